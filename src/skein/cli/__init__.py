@@ -1,0 +1,1 @@
+"""The ``skein`` command line."""

@@ -1,0 +1,108 @@
+"""The one exception tree of skein.
+
+Every error skein raises derives from :class:`SkeinError`. Errors that come from
+elsewhere (a Java exception sent back by a Hadoop server, an ``OSError`` from a
+socket) are mapped to this tree at the boundary where they enter, with the
+original chained as ``__cause__``::
+
+    SkeinError
+    ├── SkeinConfigurationError      bad Hadoop configuration or skein settings (names the file/key)
+    ├── ConnectionError              a server could not be reached (also a builtin ConnectionError)
+    │   └── TimeoutError             a call or connection did not finish in time
+    ├── ProtocolError                the peer broke the wire protocol (garbage, bad frame)
+    ├── AuthenticationError          SASL negotiation or credentials failed
+    ├── RemoteError                  a Hadoop server answered a call with a Java exception
+    │   ├── StandbyError             org.apache.hadoop.ipc.StandbyException
+    │   ├── RetriableError           org.apache.hadoop.ipc.RetriableException
+    │   ├── AccessControlError       org.apache.hadoop.security.AccessControlException
+    │   ├── ApplicationNotFoundError org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException
+    │   └── ...                      see ``skein.hadoop.remote_errors``
+    └── TestClusterError             the local test cluster could not be started or controlled
+
+``ConnectionError`` and ``TimeoutError`` also derive from the builtins of the same
+name, so code written against Skein 0.8 (which raised builtin ``ConnectionError``)
+keeps working.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "AccessControlError",
+    "ApplicationNotFoundError",
+    "AuthenticationError",
+    "ConnectionError",
+    "ProtocolError",
+    "RemoteError",
+    "RetriableError",
+    "SkeinConfigurationError",
+    "SkeinError",
+    "StandbyError",
+    "TestClusterError",
+    "TimeoutError",
+]
+
+
+class SkeinError(Exception):
+    """Base class of every error raised by skein."""
+
+
+class SkeinConfigurationError(SkeinError, ValueError):
+    """A configuration file or setting is missing or malformed."""
+
+
+class ConnectionError(SkeinError, builtins.ConnectionError):  # noqa: A001
+    """A server could not be reached, or the connection to it was lost."""
+
+
+class TimeoutError(ConnectionError, builtins.TimeoutError):  # noqa: A001
+    """A connection or call did not complete within its timeout."""
+
+
+class ProtocolError(SkeinError):
+    """The peer sent bytes that do not follow the wire protocol."""
+
+
+class AuthenticationError(SkeinError):
+    """Authentication with a server failed (SASL, tokens, Kerberos)."""
+
+
+class RemoteError(SkeinError):
+    """A Hadoop server answered a call with an exception.
+
+    Attributes:
+        java_class: the fully qualified Java exception class, e.g.
+            ``org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException``.
+        message: the server's message (the first line when the server sent a stack trace).
+    """
+
+    def __init__(self, java_class: str, message: str) -> None:
+        super().__init__(message)
+        self.java_class = java_class
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message or self.java_class
+
+
+class StandbyError(RemoteError):
+    """The server is a standby ResourceManager or NameNode; try another."""
+
+
+class RetriableError(RemoteError):
+    """The server asks the client to retry later."""
+
+
+class AccessControlError(RemoteError):
+    """The server refused the call for lack of permission or authentication."""
+
+
+class ApplicationNotFoundError(RemoteError):
+    """The ResourceManager does not know the application id."""
+
+
+class TestClusterError(SkeinError):
+    """The local Hadoop test cluster could not be started, stopped or reached."""
+
+    __test__ = False  # not a pytest test class, despite the name
