@@ -49,6 +49,8 @@ _ARTIFACTS = (
     "hadoop-yarn-server-nodemanager",
     "hadoop-yarn-server-web-proxy",
     "hadoop-yarn-client",
+    # The ResourceManager's web app loads timeline collector classes.
+    "hadoop-yarn-server-timelineservice",
 )
 
 _COMPLETE_MARKER = ".complete"
@@ -67,16 +69,27 @@ class HadoopJars:
     lib_dir: Path
 
     @property
+    def resources_dir(self) -> Path:
+        """Resources the Maven artifacts lack (HDFS's web-app folders)."""
+        return self.lib_dir.parent / "resources"
+
+    @property
     def classpath(self) -> str:
-        """The jar folder as a Java classpath wildcard entry."""
-        return f"{self.lib_dir}/*"
+        """The resources folder and every jar, as a Java classpath."""
+        return f"{self.resources_dir}:{self.lib_dir}/*"
+
+    @property
+    def distributed_shell_dir(self) -> Path:
+        """YARN's distributed-shell example and what only it needs."""
+        return self.lib_dir.parent / "distributed-shell"
 
     @property
     def distributed_shell_jar(self) -> Path:
         """The jar of YARN's distributed-shell example application."""
-        matches = sorted(self.lib_dir.glob("hadoop-yarn-applications-distributedshell-*.jar"))
+        pattern = "hadoop-yarn-applications-distributedshell-*.jar"
+        matches = sorted(self.distributed_shell_dir.glob(pattern))
         if not matches:
-            raise TestClusterError(f"no distributed-shell jar in {self.lib_dir}")
+            raise TestClusterError(f"no distributed-shell jar in {self.distributed_shell_dir}")
         return matches[-1]
 
 
@@ -93,26 +106,25 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "skein" / "hadoop"
 
 
-def _pom(version: str) -> str:
-    dependencies = [
-        f"<dependency><groupId>org.apache.hadoop</groupId><artifactId>{name}</artifactId>"
-        f"<version>{version}</version></dependency>"
-        for name in _ARTIFACTS
-    ]
-    dshell = _DISTRIBUTED_SHELL_VERSION.get(version, version)
-    # Only the jar itself: its dependencies are those of the daemons' version.
-    dependencies.append(
-        "<dependency><groupId>org.apache.hadoop</groupId>"
-        "<artifactId>hadoop-yarn-applications-distributedshell</artifactId>"
-        f"<version>{dshell}</version>"
+def _dependency(group: str, artifact: str, version: str, *, alone: bool = False) -> str:
+    exclusions = (
         "<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion>"
-        "</exclusions></dependency>"
+        "</exclusions>"
+        if alone
+        else ""
     )
+    return (
+        f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+        f"<version>{version}</version>{exclusions}</dependency>"
+    )
+
+
+def _pom(name: str, version: str, dependencies: list[str]) -> str:
     deps = "\n    ".join(dependencies)
     return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>skein.testcluster</groupId>
-  <artifactId>hadoop-jars</artifactId>
+  <artifactId>{name}</artifactId>
   <version>{version}</version>
   <packaging>pom</packaging>
   <dependencies>
@@ -120,6 +132,32 @@ def _pom(version: str) -> str:
   </dependencies>
 </project>
 """
+
+
+def _daemons_pom(version: str) -> str:
+    return _pom(
+        "hadoop-jars",
+        version,
+        [_dependency("org.apache.hadoop", name, version) for name in _ARTIFACTS],
+    )
+
+
+def _distributed_shell_pom(version: str) -> str:
+    # Only the jars themselves: everything else comes from the daemons' set.
+    # Releases before 3.5 use Jersey 1's client, which 3.5's jars no longer
+    # carry; it lives apart from the daemons' classpath so that its old JAX-RS
+    # classes cannot shadow the daemons' newer ones.
+    dshell = _DISTRIBUTED_SHELL_VERSION.get(version, version)
+    return _pom(
+        "distributed-shell",
+        version,
+        [
+            _dependency(
+                "org.apache.hadoop", "hadoop-yarn-applications-distributedshell", dshell, alone=True
+            ),
+            _dependency("com.sun.jersey", "jersey-client", "1.19.4", alone=True),
+        ],
+    )
 
 
 @contextlib.contextmanager
@@ -160,6 +198,8 @@ def fetch_hadoop(
     lib_dir = root / "lib"
     jars = HadoopJars(version=version, lib_dir=lib_dir)
     if (lib_dir / _COMPLETE_MARKER).exists():
+        if not jars.resources_dir.exists():  # caches made before resources existed
+            _write_web_apps(jars.resources_dir)
         return jars
     with _locked(root.parent / f"{version}.lock"):
         if (lib_dir / _COMPLETE_MARKER).exists():  # another process finished meanwhile
@@ -168,26 +208,43 @@ def fetch_hadoop(
     return jars
 
 
-def _download(version: str, root: Path, log: Callable[[str], None]) -> None:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise TestClusterError(
-            "Maven ('mvn') is not on PATH; it is needed once to fetch Hadoop's jars "
-            "from Maven Central (Debian: apt-get install maven)"
+# HDFS daemons look their web-app folders up on the classpath and refuse to
+# start without them, but the Maven artifacts do not ship them (only Hadoop's
+# tarball does). Their HTTP servers register JMX and WebHDFS in code, so a folder
+# with a minimal deployment descriptor is all that is needed.
+_WEB_APPS = ("hdfs", "datanode", "secondary", "journal")
+_WEB_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<web-app xmlns="http://xmlns.jcp.org/xml/ns/javaee" version="3.1"/>\n'
+)
+
+
+def _write_web_apps(resources: Path) -> None:
+    for name in _WEB_APPS:
+        web_inf = resources / "webapps" / name / "WEB-INF"
+        web_inf.mkdir(parents=True, exist_ok=True)
+        (web_inf / "web.xml").write_text(_WEB_XML)
+        (web_inf.parent / "index.html").write_text(
+            f"<html><body>skein test cluster: {name}</body></html>\n"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pom.xml").write_text(_pom(version))
-    partial = root / "lib.partial"
+    for path in [resources, *resources.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _maven_copy(mvn: str, version: str, root: Path, folder: str, pom: str) -> None:
+    """Resolve ``pom``'s dependencies into ``root/folder`` (replaced atomically)."""
+    pom_path = root / f"{folder}.pom.xml"
+    pom_path.write_text(pom)
+    partial = root / f"{folder}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     maven_log = root / "maven.log"
-    log(f"Fetching Hadoop {version} jars from Maven Central (once; about 100 MB)...")
-    with maven_log.open("w") as out:
+    with maven_log.open("a") as out:
         result = subprocess.run(
             [
                 mvn,
                 "-B",
                 "-f",
-                str(root / "pom.xml"),
+                str(pom_path),
                 "dependency:copy-dependencies",
                 f"-DoutputDirectory={partial}",
                 "-DincludeScope=runtime",
@@ -204,11 +261,29 @@ def _download(version: str, root: Path, log: Callable[[str], None]) -> None:
         raise TestClusterError(
             f"could not fetch Hadoop {version} from Maven Central: {reason} (see {maven_log})"
         )
+    shutil.rmtree(root / folder, ignore_errors=True)
+    partial.rename(root / folder)
+
+
+def _download(version: str, root: Path, log: Callable[[str], None]) -> None:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise TestClusterError(
+            "Maven ('mvn') is not on PATH; it is needed once to fetch Hadoop's jars "
+            "from Maven Central (Debian: apt-get install maven)"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "maven.log").write_text("")
+    log(f"Fetching Hadoop {version} jars from Maven Central (once; about 100 MB)...")
+    for folder, pom in (
+        ("lib", _daemons_pom(version)),
+        ("distributed-shell", _distributed_shell_pom(version)),
+    ):
+        _maven_copy(mvn, version, root, folder, pom)
     lib_dir = root / "lib"
-    shutil.rmtree(lib_dir, ignore_errors=True)
-    partial.rename(lib_dir)
+    _write_web_apps(root / "resources")
     # World-readable, so daemons running as other users can load them.
-    for path in [root, lib_dir, *lib_dir.iterdir()]:
+    for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     (lib_dir / _COMPLETE_MARKER).write_text(version + "\n")
     log(f"Hadoop {version} jars cached in {lib_dir}")
