@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,15 @@ from skein.testcluster import TestCluster
 from skein.testcluster.artifacts import fetch_hadoop
 
 pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def reachable_dir() -> Iterator[Path]:
+    """A folder the daemon users can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="skein-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def node_states(cluster: TestCluster) -> dict[str, str]:
@@ -152,14 +164,14 @@ def test_unknown_node_name_is_an_error(hadoop_cluster: TestCluster) -> None:
 
 
 def test_port_in_use_names_the_daemon_and_starts_nothing(
-    hadoop_cluster: TestCluster, tmp_path: Path
+    hadoop_cluster: TestCluster, reachable_dir: Path
 ) -> None:
     # A second cluster in another folder finds the first one's ports taken.
-    other = TestCluster(tmp_path / "other", log=lambda _: None)
+    other = TestCluster(reachable_dir / "other", log=lambda _: None)
     with pytest.raises(TestClusterError, match=r"cannot start namenode: port 8020 \(rpc\)"):
         other.up(nodes=1)
     assert not other.status().running
-    assert not list((tmp_path / "other" / "run").glob("*.pid"))
+    assert not list(other.layout.run_dir.glob("*.pid"))
 
 
 def test_env_prints_export_lines(hadoop_cluster: TestCluster) -> None:
@@ -183,3 +195,47 @@ def test_unknown_hadoop_version_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TestClusterError, match=r"could not fetch Hadoop 0\.0\.1 .*maven\.log"):
         fetch_hadoop("0.0.1", cache_dir=tmp_path, log=lambda _: None)
     assert not (tmp_path / "0.0.1" / "lib").exists()
+
+
+def test_private_state_dir_is_refused_when_daemons_run_as_other_users(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("daemons run as separate users only when started as root")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    other = TestCluster(private / "cluster", log=lambda _: None)
+    with pytest.raises(TestClusterError, match=r"not reachable by the daemon users .* mode 700"):
+        other.up(nodes=1)
+
+
+def test_daemon_that_dies_at_start_is_named_and_nothing_is_left(
+    hadoop_cluster: TestCluster, reachable_dir: Path
+) -> None:
+    # A second, one-node cluster on other ports, whose ResourceManager cannot
+    # load its scheduler and exits at start.
+    shifted = {
+        "fs.defaultFS": "hdfs://localhost:18020",
+        "dfs.namenode.rpc-address": "localhost:18020",
+        "dfs.namenode.http-address": "localhost:19870",
+        "dfs.datanode.address": "localhost:19866",
+        "dfs.datanode.http.address": "localhost:19864",
+        "dfs.datanode.ipc.address": "localhost:19867",
+        "yarn.resourcemanager.address": "localhost:18032",
+        "yarn.resourcemanager.scheduler.address": "localhost:18030",
+        "yarn.resourcemanager.resource-tracker.address": "localhost:18031",
+        "yarn.resourcemanager.admin.address": "localhost:18033",
+        "yarn.resourcemanager.webapp.address": "localhost:18088",
+        "yarn.nodemanager.address": "localhost:55400",
+        "yarn.nodemanager.localizer.address": "localhost:55401",
+        "yarn.nodemanager.webapp.address": "localhost:55402",
+        "yarn.resourcemanager.scheduler.class": "org.example.NoSuchScheduler",
+    }
+    other = TestCluster(reachable_dir / "broken", log=lambda _: None)
+    with pytest.raises(TestClusterError) as info:
+        other.up(nodes=1, conf=[f"{k}={v}" for k, v in shifted.items()], timeout=120)
+    message = str(info.value)
+    assert "resourcemanager exited while starting" in message
+    assert str(other.layout.log_file("resourcemanager")) in message
+    assert not other.status().running
+    assert not list(other.layout.run_dir.glob("*.pid"))
+    # The first cluster is untouched.
+    assert set(node_states(hadoop_cluster).values()) == {"RUNNING"}

@@ -54,6 +54,8 @@ _ARTIFACTS = (
 )
 
 _COMPLETE_MARKER = ".complete"
+# Bumped whenever what a cache holds changes, so older caches are refreshed.
+_CACHE_LAYOUT = "2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,12 +199,10 @@ def fetch_hadoop(
     root = (cache_dir or default_cache_dir()) / version
     lib_dir = root / "lib"
     jars = HadoopJars(version=version, lib_dir=lib_dir)
-    if (lib_dir / _COMPLETE_MARKER).exists():
-        if not jars.resources_dir.exists():  # caches made before resources existed
-            _write_web_apps(jars.resources_dir)
+    if _is_complete(lib_dir):
         return jars
     with _locked(root.parent / f"{version}.lock"):
-        if (lib_dir / _COMPLETE_MARKER).exists():  # another process finished meanwhile
+        if _is_complete(lib_dir):  # another process finished meanwhile
             return jars
         _download(version, root, log)
     return jars
@@ -229,6 +229,13 @@ def _write_web_apps(resources: Path) -> None:
         )
     for path in [resources, *resources.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _is_complete(lib_dir: Path) -> bool:
+    try:
+        return (lib_dir / _COMPLETE_MARKER).read_text().split() == ["layout", _CACHE_LAYOUT]
+    except OSError:
+        return False
 
 
 def _maven_copy(mvn: str, version: str, root: Path, folder: str, pom: str) -> None:
@@ -285,5 +292,5 @@ def _download(version: str, root: Path, log: Callable[[str], None]) -> None:
     # World-readable, so daemons running as other users can load them.
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    (lib_dir / _COMPLETE_MARKER).write_text(version + "\n")
+    (lib_dir / _COMPLETE_MARKER).write_text(f"layout {_CACHE_LAYOUT}\n")
     log(f"Hadoop {version} jars cached in {lib_dir}")

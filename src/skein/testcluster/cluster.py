@@ -28,21 +28,14 @@ from skein.errors import TestClusterError
 from skein.testcluster import daemons, probes
 from skein.testcluster.artifacts import DEFAULT_HADOOP_VERSION, HadoopJars, fetch_hadoop
 from skein.testcluster.daemons import Daemon
-from skein.testcluster.layout import (
-    DATANODE_PORTS,
-    NAMENODE_HTTP_PORT,
-    NAMENODE_RPC_PORT,
-    RESOURCEMANAGER_PORTS,
-    ClusterLayout,
-    NodeManagerPorts,
-    Users,
-    default_state_dir,
-)
+from skein.testcluster.layout import ClusterLayout, NodeManagerPorts, Users, default_state_dir
 from skein.testcluster.siteconfig import (
     SiteConfig,
     apply_overrides,
     base_config,
+    daemon_addresses,
     node_manager_config,
+    read_config,
     write_site_files,
 )
 
@@ -189,15 +182,16 @@ class TestCluster:
             )
         return found
 
-    def _ports(self, daemon: Daemon) -> dict[str, int]:
-        if daemon.name == "namenode":
-            return {"rpc": NAMENODE_RPC_PORT, "http": NAMENODE_HTTP_PORT}
-        if daemon.name == "datanode":
-            return dict(DATANODE_PORTS)
-        if daemon.name == "resourcemanager":
-            return dict(RESOURCEMANAGER_PORTS)
-        index = int(daemon.name.removeprefix("nm")) - 1
-        return asdict(NodeManagerPorts.for_index(index))
+    def _addresses(self, daemon: Daemon) -> dict[str, tuple[str, int]]:
+        """Where ``daemon`` listens, from its configuration on disk."""
+        kind = "nodemanager" if daemon.is_node_manager else daemon.name
+        return daemon_addresses(read_config(daemon.conf_dir), kind)
+
+    def _http(self, kind: str) -> str:
+        """host:port of the NameNode's or ResourceManager's web server."""
+        purpose = "http" if kind == "namenode" else "webapp"
+        host, port = daemon_addresses(read_config(self.layout.conf_dir), kind)[purpose]
+        return f"{host}:{port}"
 
     # -- up -------------------------------------------------------------------
 
@@ -245,6 +239,7 @@ class TestCluster:
         jars = fetch_hadoop(hadoop_version, log=self._log)
         if self.users.separate:
             self._ensure_users()
+            self._check_reachable()
         if not running.running:
             self._write_configuration(settings, jars)
         all_daemons = self._daemons(nodes)
@@ -299,6 +294,16 @@ class TestCluster:
                     check=True,
                 )
 
+    def _check_reachable(self) -> None:
+        """Daemons run as other users: every folder above the state dir must let them through."""
+        for folder in [self.layout.root, *self.layout.root.parents]:
+            if folder.exists() and not folder.stat().st_mode & 0o001:
+                raise TestClusterError(
+                    f"the state directory {self.layout.root} is not reachable by the daemon "
+                    f"users ({self.users.hdfs}, {self.users.yarn}): {folder} has mode "
+                    f"{folder.stat().st_mode & 0o777:o}; choose another --dir"
+                )
+
     def _write_configuration(self, settings: ClusterSettings, jars: HadoopJars) -> None:
         layout = self.layout
         for path in (layout.root, layout.data_dir, layout.logs_dir, layout.run_dir):
@@ -335,8 +340,8 @@ class TestCluster:
 
     def _check_ports(self, to_start: Iterable[Daemon]) -> None:
         for daemon in to_start:
-            for purpose, port in self._ports(daemon).items():
-                if probes.port_in_use(port):
+            for purpose, (host, port) in self._addresses(daemon).items():
+                if probes.port_in_use(port, host):
                     raise TestClusterError(
                         f"cannot start {daemon.name}: port {port} ({purpose}) is already in use "
                         "by another program; stop it, or override the port with --conf"
@@ -384,8 +389,8 @@ class TestCluster:
                         f"{name} exited while starting; read {self.layout.log_file(name)}"
                         + _tail(self.layout.log_file(name))
                     )
-            hdfs = probes.hdfs_state()
-            node_list = probes.yarn_nodes()
+            hdfs = probes.hdfs_state(self._http("namenode"))
+            node_list = probes.yarn_nodes(self._http("resourcemanager"))
             running = sum(1 for n in (node_list or []) if n.state == "RUNNING")
             if hdfs is None:
                 waiting = "the NameNode to answer"
@@ -421,12 +426,12 @@ class TestCluster:
                 for u in (users.submitter, users.proxied, users.not_proxied)
             ),
         ]
+        namenode = self._http("namenode")
         for path, permission, owner in dirs:
-            probes.webhdfs("PUT", path, "MKDIRS", superuser, permission=permission)
-            probes.webhdfs("PUT", path, "SETPERMISSION", superuser, permission=permission)
-            probes.webhdfs(
-                "PUT", path, "SETOWNER", superuser, owner=owner, group=users.group or owner
-            )
+            probes.webhdfs(namenode, "PUT", path, "MKDIRS", superuser, permission=permission)
+            probes.webhdfs(namenode, "PUT", path, "SETPERMISSION", superuser, permission=permission)
+            group = users.group or owner
+            probes.webhdfs(namenode, "PUT", path, "SETOWNER", superuser, owner=owner, group=group)
 
     # -- status and down ------------------------------------------------------
 
@@ -448,8 +453,8 @@ class TestCluster:
             for name in _ordered(known)
         )
         any_running = any(s.running for s in statuses)
-        node_list = probes.yarn_nodes() if any_running else None
-        hdfs = probes.hdfs_state() if any_running else None
+        node_list = probes.yarn_nodes(self._http("resourcemanager")) if any_running else None
+        hdfs = probes.hdfs_state(self._http("namenode")) if any_running else None
         return ClusterStatus(
             daemons=statuses,
             nodes=tuple(node_list) if node_list is not None else None,
@@ -502,15 +507,17 @@ class TestCluster:
                 separate_users=self.users.separate,
                 group=self.users.group,
             )
-        index = int(name.removeprefix("nm")) - 1
-        node_id = f"localhost:{NodeManagerPorts.for_index(index).rpc}"
+        host, port = self._addresses(daemon)["rpc"]
+        node_id = f"{host}:{port}"
+        resourcemanager = self._http("resourcemanager")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not daemons.is_running(self.layout, name):
                 raise TestClusterError(
                     f"{name} exited while starting; read {self.layout.log_file(name)}"
                 )
-            if any(n.id == node_id and n.state == "RUNNING" for n in probes.yarn_nodes() or []):
+            nodes = probes.yarn_nodes(resourcemanager) or []
+            if any(n.id == node_id and n.state == "RUNNING" for n in nodes):
                 return
             time.sleep(0.5)
         raise TestClusterError(f"{name} did not register with the ResourceManager in {timeout} s")

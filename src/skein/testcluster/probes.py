@@ -14,8 +14,6 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from skein.testcluster.layout import HOST, NAMENODE_HTTP_PORT, RESOURCEMANAGER_PORTS
-
 __all__ = [
     "HdfsState",
     "NodeState",
@@ -53,9 +51,9 @@ class HdfsState:
         return self.live_datanodes > 0 and not self.safe_mode
 
 
-def hdfs_state() -> HdfsState | None:
-    """The NameNode's state, or None when it does not answer yet."""
-    url = f"http://{HOST}:{NAMENODE_HTTP_PORT}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
+def hdfs_state(namenode_http: str) -> HdfsState | None:
+    """The state of the NameNode at ``namenode_http`` (host:port), or None if it does not answer."""
+    url = f"http://{namenode_http}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
     try:
         beans = _get_json(url)["beans"]
     except (OSError, ValueError, KeyError):
@@ -75,10 +73,13 @@ class NodeState:
     state: str
 
 
-def yarn_nodes() -> list[NodeState] | None:
-    """Every node the ResourceManager knows, or None when it does not answer yet."""
+def yarn_nodes(resourcemanager_http: str) -> list[NodeState] | None:
+    """Every node the ResourceManager at ``resourcemanager_http`` (host:port) knows.
+
+    Returns None when the ResourceManager does not answer (yet).
+    """
     states = "NEW,RUNNING,UNHEALTHY,DECOMMISSIONED,DECOMMISSIONING,LOST,REBOOTED,SHUTDOWN"
-    url = f"http://{HOST}:{RESOURCEMANAGER_PORTS['webapp']}/ws/v1/cluster/nodes?states={states}"
+    url = f"http://{resourcemanager_http}/ws/v1/cluster/nodes?states={states}"
     try:
         body = _get_json(url)
     except (OSError, ValueError):
@@ -87,14 +88,14 @@ def yarn_nodes() -> list[NodeState] | None:
     return [NodeState(id=node["id"], state=node["state"]) for node in nodes]
 
 
-def webhdfs(method: str, path: str, op: str, user: str, **params: str) -> Any:
+def webhdfs(namenode_http: str, method: str, path: str, op: str, user: str, **params: str) -> Any:
     """Call WebHDFS operation ``op`` on ``path`` as ``user`` (simple authentication).
 
     Raises:
         OSError: the NameNode refused or failed the operation (the message is its reply).
     """
     query = urllib.parse.urlencode({"op": op, "user.name": user, **params})
-    url = f"http://{HOST}:{NAMENODE_HTTP_PORT}/webhdfs/v1{path}?{query}"
+    url = f"http://{namenode_http}/webhdfs/v1{path}?{query}"
     request = urllib.request.Request(url, method=method)
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:

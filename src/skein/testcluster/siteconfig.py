@@ -31,11 +31,14 @@ from skein.testcluster.layout import (
 )
 
 __all__ = [
+    "DAEMON_ADDRESS_KEYS",
     "SITE_FILES",
     "SiteConfig",
     "apply_overrides",
     "base_config",
+    "daemon_addresses",
     "node_manager_config",
+    "read_config",
     "read_site_file",
     "site_file_for_key",
     "write_site_files",
@@ -45,6 +48,58 @@ SITE_FILES = ("core-site.xml", "hdfs-site.xml", "yarn-site.xml", "capacity-sched
 
 SiteConfig = dict[str, dict[str, str]]
 """Site file name -> property name -> value."""
+
+# The addresses each kind of daemon listens on, by purpose. Ports are read from
+# the effective configuration, so overriding one with --conf is honoured by the
+# port checks and health probes too.
+DAEMON_ADDRESS_KEYS: dict[str, dict[str, tuple[str, str]]] = {
+    "namenode": {
+        "rpc": ("hdfs-site.xml", "dfs.namenode.rpc-address"),
+        "http": ("hdfs-site.xml", "dfs.namenode.http-address"),
+    },
+    "datanode": {
+        "data": ("hdfs-site.xml", "dfs.datanode.address"),
+        "http": ("hdfs-site.xml", "dfs.datanode.http.address"),
+        "ipc": ("hdfs-site.xml", "dfs.datanode.ipc.address"),
+    },
+    "resourcemanager": {
+        "client": ("yarn-site.xml", "yarn.resourcemanager.address"),
+        "scheduler": ("yarn-site.xml", "yarn.resourcemanager.scheduler.address"),
+        "resource-tracker": ("yarn-site.xml", "yarn.resourcemanager.resource-tracker.address"),
+        "admin": ("yarn-site.xml", "yarn.resourcemanager.admin.address"),
+        "webapp": ("yarn-site.xml", "yarn.resourcemanager.webapp.address"),
+    },
+    "nodemanager": {
+        "rpc": ("yarn-site.xml", "yarn.nodemanager.address"),
+        "localizer": ("yarn-site.xml", "yarn.nodemanager.localizer.address"),
+        "webapp": ("yarn-site.xml", "yarn.nodemanager.webapp.address"),
+    },
+}
+
+
+def daemon_addresses(config: SiteConfig, kind: str) -> dict[str, tuple[str, int]]:
+    """The (host, port) a daemon of ``kind`` listens on, by purpose.
+
+    Raises:
+        TestClusterError: an address is missing or has no valid port.
+    """
+    addresses = {}
+    for purpose, (site, key) in DAEMON_ADDRESS_KEYS[kind].items():
+        value = config.get(site, {}).get(key, "")
+        host, _, port = value.rpartition(":")
+        if not port.isdigit():
+            raise TestClusterError(f"{key} = {value!r} in {site}: expected HOST:PORT")
+        addresses[purpose] = (host or HOST, int(port))
+    return addresses
+
+
+def read_config(conf_dir: Path) -> SiteConfig:
+    """Read every site file of a configuration directory."""
+    return {
+        name: read_site_file(conf_dir / name) if (conf_dir / name).exists() else {}
+        for name in SITE_FILES
+    }
+
 
 # Sized for a 2-core, 24 GiB machine: memory is what limits YARN here (the
 # default resource calculator ignores vcores), so each NodeManager offers 8 GiB.
