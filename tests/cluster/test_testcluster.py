@@ -147,15 +147,19 @@ def test_killed_node_process_is_gone_and_restarts(hadoop_cluster: TestCluster) -
 
 def test_up_reuses_a_running_cluster(hadoop_cluster: TestCluster) -> None:
     pids = {d.name: d.pid for d in hadoop_cluster.status().daemons}
+    settings = hadoop_cluster.settings()
+    assert settings is not None
     started = time.monotonic()
-    hadoop_cluster.up(nodes=2)
+    hadoop_cluster.up(nodes=2, hadoop_version=settings.hadoop_version)
     assert time.monotonic() - started < 30
     assert {d.name: d.pid for d in hadoop_cluster.status().daemons} == pids
 
 
 def test_up_with_other_settings_is_refused(hadoop_cluster: TestCluster) -> None:
+    settings = hadoop_cluster.settings()
+    assert settings is not None
     with pytest.raises(TestClusterError, match="other settings is running"):
-        hadoop_cluster.up(nodes=3)
+        hadoop_cluster.up(nodes=3, hadoop_version=settings.hadoop_version)
 
 
 def test_unknown_node_name_is_an_error(hadoop_cluster: TestCluster) -> None:

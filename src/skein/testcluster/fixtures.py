@@ -3,7 +3,8 @@
 Load them with ``pytest_plugins = ["skein.testcluster.fixtures"]`` in a
 ``conftest.py``. The ``hadoop_cluster`` fixture brings the cluster up once per
 test session, or reuses one that is already running, and points Hadoop clients
-at it through the environment. A cluster the fixture started is stopped at the
+at it through the environment. ``SKEIN_HADOOP_VERSION`` and ``SKEIN_CLUSTER_NODES``
+choose the Hadoop release and the number of NodeManagers. A cluster the fixture started is stopped at the
 end of the session unless ``SKEIN_CLUSTER_KEEP=1``; one it found running is left.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from skein.testcluster.artifacts import DEFAULT_HADOOP_VERSION
 from skein.testcluster.cluster import TestCluster
 
 __all__ = ["hadoop_cluster"]
@@ -25,7 +27,8 @@ def hadoop_cluster() -> Iterator[TestCluster]:
     cluster = TestCluster()
     was_running = cluster.status().running
     nodes = int(os.environ.get("SKEIN_CLUSTER_NODES", "2"))
-    cluster.up(nodes=nodes)
+    version = os.environ.get("SKEIN_HADOOP_VERSION", DEFAULT_HADOOP_VERSION)
+    cluster.up(nodes=nodes, hadoop_version=version)
     saved = {key: os.environ.get(key) for key in cluster.env()}
     os.environ.update(cluster.env())
     try:
