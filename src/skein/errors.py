@@ -10,12 +10,14 @@ original chained as ``__cause__``::
     ├── ConnectionError              a server could not be reached (also a builtin ConnectionError)
     │   └── TimeoutError             a call or connection did not finish in time
     ├── ProtocolError                the peer broke the wire protocol (garbage, bad frame)
+    │   └── DecodeError              bytes that do not decode (truncated, bad Writable/token file)
     ├── AuthenticationError          SASL negotiation or credentials failed
     ├── RemoteError                  a Hadoop server answered a call with a Java exception
     │   ├── StandbyError             org.apache.hadoop.ipc.StandbyException
     │   ├── RetriableError           org.apache.hadoop.ipc.RetriableException
     │   ├── AccessControlError       org.apache.hadoop.security.AccessControlException
-    │   ├── ApplicationNotFoundError org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException
+    │   ├── ApplicationNotFoundError ...yarn.exceptions.ApplicationNotFoundException (a ValueError)
+    │   ├── QueueNotFoundError       no such queue (also a ValueError)
     │   └── ...                      see ``skein.hadoop.remote_errors``
     └── TestClusterError             the local test cluster could not be started or controlled
 
@@ -33,7 +35,9 @@ __all__ = [
     "ApplicationNotFoundError",
     "AuthenticationError",
     "ConnectionError",
+    "DecodeError",
     "ProtocolError",
+    "QueueNotFoundError",
     "RemoteError",
     "RetriableError",
     "SkeinConfigurationError",
@@ -52,16 +56,30 @@ class SkeinConfigurationError(SkeinError, ValueError):
     """A configuration file or setting is missing or malformed."""
 
 
-class ConnectionError(SkeinError, builtins.ConnectionError):  # noqa: A001
+class ConnectionError(SkeinError, builtins.ConnectionError):
     """A server could not be reached, or the connection to it was lost."""
 
 
-class TimeoutError(ConnectionError, builtins.TimeoutError):  # noqa: A001
+class TimeoutError(ConnectionError, builtins.TimeoutError):
     """A connection or call did not complete within its timeout."""
 
 
 class ProtocolError(SkeinError):
     """The peer sent bytes that do not follow the wire protocol."""
+
+
+class DecodeError(ProtocolError):
+    """Bytes could not be decoded: truncated input or an invalid encoding.
+
+    Raised for Hadoop Writable data and credentials ("token storage") files.
+
+    Attributes:
+        offset: the byte offset at which decoding failed, when known.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message if offset is None else f"{message} (at byte offset {offset})")
+        self.offset = offset
 
 
 class AuthenticationError(SkeinError):
@@ -98,8 +116,12 @@ class AccessControlError(RemoteError):
     """The server refused the call for lack of permission or authentication."""
 
 
-class ApplicationNotFoundError(RemoteError):
+class ApplicationNotFoundError(RemoteError, ValueError):
     """The ResourceManager does not know the application id."""
+
+
+class QueueNotFoundError(RemoteError, ValueError):
+    """The scheduler has no queue of that name (a ``ValueError``, as in Skein 0.8)."""
 
 
 class TestClusterError(SkeinError):
