@@ -2,14 +2,42 @@
 
 Layout: ``hadoop`` speaks Hadoop IPC (framing, SASL, configuration, credentials)
 and knows nothing of YARN; ``yarn`` holds YARN's records and protocols over it;
-``client`` is the user-facing API; ``cli`` the ``skein`` command; ``testcluster``
-starts a real local HDFS + YARN for tests and demos. ``_proto`` is generated.
+``client`` is the user-facing API (one asyncio core, a blocking facade); ``cli``
+the ``skein`` command; ``testcluster`` starts a real local HDFS + YARN for tests
+and demos. ``_proto`` is generated.
 """
 
 from __future__ import annotations
 
-from skein.errors import SkeinError
+from skein.client.async_client import AsyncClient
+from skein.client.client import Client
+from skein.errors import (
+    ApplicationNotFoundError,
+    ConnectionError,
+    QueueNotFoundError,
+    SkeinError,
+    TimeoutError,
+)
+from skein.yarn.enums import ApplicationState, FinalStatus, NodeState, QueueState
+from skein.yarn.records import ApplicationReport, NodeReport, Queue, ResourceUsageReport
 
-__all__ = ["SkeinError", "__version__"]
+__all__ = [
+    "ApplicationNotFoundError",
+    "ApplicationReport",
+    "ApplicationState",
+    "AsyncClient",
+    "Client",
+    "ConnectionError",
+    "FinalStatus",
+    "NodeReport",
+    "NodeState",
+    "Queue",
+    "QueueNotFoundError",
+    "QueueState",
+    "ResourceUsageReport",
+    "SkeinError",
+    "TimeoutError",
+    "__version__",
+]
 
 __version__ = "0.9.0.dev0"

@@ -4,8 +4,9 @@ Load them with ``pytest_plugins = ["skein.testcluster.fixtures"]`` in a
 ``conftest.py``. The ``hadoop_cluster`` fixture brings the cluster up once per
 test session, or reuses one that is already running, and points Hadoop clients
 at it through the environment. ``SKEIN_HADOOP_VERSION`` and
-``SKEIN_CLUSTER_NODES`` choose the Hadoop release and the number of NodeManagers. A cluster the fixture started is stopped at the
-end of the session unless ``SKEIN_CLUSTER_KEEP=1``; one it found running is left.
+``SKEIN_CLUSTER_NODES`` choose the Hadoop release and the number of NodeManagers.
+A cluster the fixture started is stopped at the end of the session unless
+``SKEIN_CLUSTER_KEEP=1``; one it found running is left.
 """
 
 from __future__ import annotations
