@@ -1,0 +1,243 @@
+"""The asyncio client of a YARN cluster: nodes, queues and applications.
+
+This is the one implementation; :class:`skein.Client` is a blocking facade
+over it. It speaks Hadoop RPC to the ResourceManager directly (no JVM, no
+driver process) and follows ResourceManager HA from the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+
+from skein.client.time_filters import parse_time_bound, to_millis
+from skein.errors import ApplicationNotFoundError, QueueNotFoundError, RemoteError
+from skein.hadoop.configuration import HadoopConfiguration, load_configuration
+from skein.yarn.enums import ApplicationState, NodeState
+from skein.yarn.ids import ApplicationId
+from skein.yarn.records import ApplicationReport, NodeReport, Queue
+from skein.yarn.resource_manager import ResourceManagerProtocol, RpcChannel
+
+__all__ = ["AsyncClient"]
+
+SKEIN_APPLICATION_TYPE = "skein"
+"""The YARN application type of applications submitted by skein."""
+
+DEFAULT_APPLICATION_STATES = (
+    ApplicationState.SUBMITTED,
+    ApplicationState.ACCEPTED,
+    ApplicationState.RUNNING,
+)
+
+
+def _states(
+    states: Iterable[str | ApplicationState] | None,
+) -> tuple[ApplicationState, ...]:
+    if states is None:
+        return DEFAULT_APPLICATION_STATES
+    return tuple(ApplicationState(s) if isinstance(s, str) else s for s in states)
+
+
+def _parse_app_id(app_id: str) -> ApplicationId:
+    try:
+        return ApplicationId.parse(app_id)
+    except ValueError as exc:
+        raise ValueError(f"Invalid application id {app_id!r}") from exc
+
+
+class AsyncClient:
+    """Talks to the YARN cluster's ResourceManager.
+
+    Args:
+        configuration: Hadoop configuration (default: loaded from
+            ``HADOOP_CONF_DIR``/``YARN_CONF_DIR``/``HADOOP_HOME``).
+        channel: an RPC channel to the ResourceManager's client protocol; built
+            from the configuration when not given (tests and tools may pass one).
+
+    Example:
+        >>> async with AsyncClient() as client:  # doctest: +SKIP
+        ...     for node in await client.get_nodes():
+        ...         print(node.id, node.state)
+    """
+
+    def __init__(
+        self,
+        configuration: HadoopConfiguration | None = None,
+        *,
+        channel: RpcChannel | None = None,
+    ) -> None:
+        self.configuration = configuration or load_configuration()
+        self._channel = channel if channel is not None else self._connect()
+        self._rm = ResourceManagerProtocol(self._channel)
+
+    def _connect(self) -> RpcChannel:
+        from skein.client.channels import resource_manager_channel
+
+        return resource_manager_channel(self.configuration)
+
+    async def close(self) -> None:
+        """Close the connections to the cluster."""
+        close = getattr(self._channel, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- nodes and queues -----------------------------------------------------
+
+    async def get_nodes(self, states: Iterable[str | NodeState] | None = None) -> list[NodeReport]:
+        """Nodes of the cluster, sorted by id.
+
+        Args:
+            states: only nodes in these states (default: every state).
+        """
+        wanted = tuple(NodeState(s) if isinstance(s, str) else s for s in states or ())
+        nodes = await self._rm.get_cluster_nodes(wanted)
+        return sorted(nodes, key=lambda n: n.id)
+
+    async def get_queue(self, name: str) -> Queue:
+        """The queue called ``name`` (its leaf name, e.g. ``default``).
+
+        Raises:
+            QueueNotFoundError: no such queue (also a ``ValueError``).
+        """
+        queue, _ = await self._queue_info(name)
+        return queue
+
+    async def get_child_queues(self, name: str) -> list[Queue]:
+        """The direct children of queue ``name`` (empty for a leaf queue)."""
+        _, children = await self._queue_info(name, include_children=True)
+        return children
+
+    async def get_all_queues(self) -> list[Queue]:
+        """Every queue of the cluster below the root, parents before children."""
+        _, children = await self._queue_info("root", include_children=True, recursive=True)
+        return children
+
+    async def _queue_info(
+        self, name: str, *, include_children: bool = False, recursive: bool = False
+    ) -> tuple[Queue, list[Queue]]:
+        try:
+            queue, children = await self._rm.get_queue_info(
+                name, include_children=include_children, recursive=recursive
+            )
+        except RemoteError as exc:
+            if "queue" in exc.message.lower():
+                raise QueueNotFoundError(exc.java_class, f"Queue {name!r} does not exist") from exc
+            raise
+        if not queue.name:  # some schedulers answer an empty record for unknown queues
+            raise QueueNotFoundError("", f"Queue {name!r} does not exist")
+        return queue, children
+
+    # -- applications ---------------------------------------------------------
+
+    async def get_applications(
+        self,
+        states: Iterable[str | ApplicationState] | None = None,
+        name: str | None = None,
+        user: str | None = None,
+        queue: str | None = None,
+        started_begin: datetime | str | None = None,
+        started_end: datetime | str | None = None,
+        finished_begin: datetime | str | None = None,
+        finished_end: datetime | str | None = None,
+        *,
+        types: Iterable[str] | None = (SKEIN_APPLICATION_TYPE,),
+    ) -> list[ApplicationReport]:
+        """Applications matching every filter, sorted by id.
+
+        Args:
+            states: application states (default: SUBMITTED, ACCEPTED, RUNNING).
+            name, user, queue: exact matches.
+            started_begin, started_end, finished_begin, finished_end: inclusive
+                time bounds, as datetimes or strings like ``2026-11-24 13:05``.
+            types: YARN application types (default: skein's only; None for any).
+        """
+        bounds = {
+            key: parse_time_bound(value, key)
+            for key, value in {
+                "started_begin": started_begin,
+                "started_end": started_end,
+                "finished_begin": finished_begin,
+                "finished_end": finished_end,
+            }.items()
+        }
+        started = _range(bounds["started_begin"], bounds["started_end"])
+        finished = _range(bounds["finished_begin"], bounds["finished_end"])
+        reports = await self._rm.get_applications(
+            states=_states(states),
+            types=tuple(types or ()),
+            users=(user,) if user else (),
+            queues=(queue,) if queue else (),
+            name=name,
+            started=started,
+            finished=finished,
+        )
+        # Filter again here: older ResourceManagers ignore some request fields.
+        reports = [
+            r
+            for r in reports
+            if (name is None or r.name == name)
+            and (user is None or r.user == user)
+            and (queue is None or r.queue == queue or r.queue.endswith(f".{queue}"))
+        ]
+        return sorted(reports, key=lambda r: ApplicationId.parse(r.id))
+
+    async def application_report(self, app_id: str) -> ApplicationReport:
+        """The report of application ``app_id``.
+
+        Raises:
+            ValueError: the id is malformed.
+            ApplicationNotFoundError: the ResourceManager does not know it.
+        """
+        parsed = _parse_app_id(app_id)
+        try:
+            return await self._rm.get_application_report(parsed)
+        except ApplicationNotFoundError as exc:
+            raise ApplicationNotFoundError(
+                exc.java_class, f"Application {app_id} does not exist"
+            ) from exc
+
+    async def kill_application(self, app_id: str) -> None:
+        """Kill application ``app_id``.
+
+        Raises:
+            ValueError: the id is malformed.
+            ApplicationNotFoundError: the ResourceManager does not know it.
+        """
+        await self.application_report(app_id)  # clear error for unknown ids
+        await self._rm.kill_application(_parse_app_id(app_id), "Killed by skein")
+
+    async def move_application(self, app_id: str, queue: str) -> None:
+        """Move application ``app_id`` to leaf queue ``queue``.
+
+        Raises:
+            ValueError: the id is malformed, or YARN refused the move (unknown
+                or non-leaf queue, finished application); the message is YARN's
+                reason without its stack trace.
+            ApplicationNotFoundError: the ResourceManager does not know the id.
+        """
+        parsed = _parse_app_id(app_id)
+        await self.application_report(app_id)
+        try:
+            await self._rm.move_application(parsed, queue)
+        except ApplicationNotFoundError:
+            raise
+        except RemoteError as exc:
+            raise ValueError(exc.message) from exc
+
+
+def _range(begin: datetime | None, end: datetime | None) -> tuple[int, int] | None:
+    if begin is None and end is None:
+        return None
+    return (to_millis(begin) if begin else 0, to_millis(end) if end else 2**63 - 1)
