@@ -81,7 +81,9 @@ def test_unknown_application_is_a_value_error(client: skein.Client) -> None:
 @pytest.fixture
 def sleeping_app(hadoop_cluster: TestCluster, client: skein.Client) -> Iterator[str]:
     """A distributed-shell application that runs until killed."""
-    before = {r.id for r in client.get_applications(states=list(skein.ApplicationState), types=None)}
+    before = {
+        r.id for r in client.get_applications(states=list(skein.ApplicationState), types=None)
+    }
     runner = threading.Thread(
         target=hadoop_cluster.distributed_shell,
         args=("-shell_command", "sleep 300", "-container_memory", "128", "-master_memory", "256"),
