@@ -167,7 +167,8 @@ def test_cli_lists_and_reports(hadoop_cluster: TestCluster, sleeping_app: str) -
     assert status.returncode == 0, status.stderr
     assert f'"id": "{sleeping_app}"' in status.stdout
     nodes = run_skein("node", "ls")
-    assert "localhost:45400" in nodes.stdout and "RUNNING" in nodes.stdout
+    assert "localhost:45400" in nodes.stdout
+    assert "RUNNING" in nodes.stdout
     queues = run_skein("queue", "ls")
     assert re.search(r"^dev\s+RUNNING", queues.stdout, re.M), queues.stdout
     killed = run_skein("application", "kill", sleeping_app)
@@ -177,9 +178,11 @@ def test_cli_lists_and_reports(hadoop_cluster: TestCluster, sleeping_app: str) -
 def test_cli_errors_are_clear(hadoop_cluster: TestCluster) -> None:
     missing = run_skein("application", "status", "application_1_0001")
     assert missing.returncode == 1
-    assert missing.stderr.startswith("Error: ") and "does not exist" in missing.stderr
+    assert missing.stderr.startswith("Error: ")
+    assert "does not exist" in missing.stderr
     moved = run_skein("application", "mv", "application_1_0001", "dev")
-    assert moved.returncode == 1 and moved.stderr.startswith("Error: ")
+    assert moved.returncode == 1
+    assert moved.stderr.startswith("Error: ")
 
 
 def test_cli_ls_is_fast(hadoop_cluster: TestCluster) -> None:

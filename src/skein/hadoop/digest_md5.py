@@ -38,8 +38,8 @@ def parse_challenge(challenge: bytes) -> dict[str, str]:
         if match is None or match.end() == position:
             raise AuthenticationError(f"malformed DIGEST-MD5 challenge: {text!r}")
         key, value = match.group(1).lower(), match.group(2)
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        quoted = value.startswith('"')
+        value = re.sub(r"\\(.)", r"\1", value[1:-1]) if quoted else value.strip()
         fields[key] = value
         position = match.end()
     return fields
