@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import skein
+import skein.errors
 from skein.testcluster import TestCluster
 
 pytestmark = pytest.mark.cluster
@@ -147,6 +148,19 @@ def test_application_listed_reported_moved_and_killed(
         time.sleep(0.5)
     assert yarn_status(hadoop_cluster, app_id)["State"] == "KILLED"
     assert str(client.application_report(app_id).final_status) == "KILLED"
+
+
+def test_kill_as_a_proxied_user(
+    hadoop_cluster: TestCluster, client: skein.Client, sleeping_app: str
+) -> None:
+    with pytest.raises(skein.errors.AccessControlError, match="impersonate"):
+        client.kill_application(sleeping_app, user=hadoop_cluster.users.not_proxied)
+    assert client.application_report(sleeping_app).state == "RUNNING"
+    client.kill_application(sleeping_app, user=hadoop_cluster.users.proxied)
+    deadline = time.monotonic() + 30
+    while client.application_report(sleeping_app).state != "KILLED":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
 
 
 def test_cli_lists_and_reports(hadoop_cluster: TestCluster, sleeping_app: str) -> None:

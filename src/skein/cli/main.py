@@ -85,7 +85,7 @@ def _application_status(args: argparse.Namespace) -> int:
 
 def _application_kill(args: argparse.Namespace) -> int:
     with _client() as client:
-        client.kill_application(args.app_id)
+        client.kill_application(args.app_id, user=args.user or "")
     return 0
 
 
@@ -126,6 +126,7 @@ def _add_application(sub: Any) -> None:
 
     kill = commands.add_parser("kill", help="kill an application")
     kill.add_argument("app_id")
+    kill.add_argument("--user", help="kill as this user (impersonated by the current one)")
     kill.set_defaults(handler=_application_kill)
 
     mv = commands.add_parser("mv", help="move an application to another queue")

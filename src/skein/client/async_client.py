@@ -208,15 +208,32 @@ class AsyncClient:
                 exc.java_class, f"Application {app_id} does not exist"
             ) from exc
 
-    async def kill_application(self, app_id: str) -> None:
+    async def kill_application(self, app_id: str, user: str = "") -> None:
         """Kill application ``app_id``.
+
+        Args:
+            app_id: the application.
+            user: kill as this user, impersonated by the current one (the
+                cluster's ``hadoop.proxyuser`` rules must allow it).
 
         Raises:
             ValueError: the id is malformed.
             ApplicationNotFoundError: the ResourceManager does not know it.
+            AccessControlError: the impersonation or the kill was not allowed.
         """
         await self.application_report(app_id)  # clear error for unknown ids
-        await self._rm.kill_application(_parse_app_id(app_id), "Killed by skein")
+        if not user:
+            await self._rm.kill_application(_parse_app_id(app_id), "Killed by skein")
+            return
+        from skein.client.channels import resource_manager_channel
+
+        channel = resource_manager_channel(self.configuration, proxy_user=user)
+        try:
+            await ResourceManagerProtocol(channel).kill_application(
+                _parse_app_id(app_id), f"Killed by skein as {user}"
+            )
+        finally:
+            await channel.aclose()
 
     async def move_application(self, app_id: str, queue: str) -> None:
         """Move application ``app_id`` to leaf queue ``queue``.

@@ -157,8 +157,8 @@ class Client:
         return self._loop.run(self._async.application_report(app_id))
 
     def kill_application(self, app_id: str, user: str = "") -> None:
-        """Kill ``app_id``; see :meth:`AsyncClient.kill_application`."""
-        self._loop.run(self._async.kill_application(app_id))
+        """Kill ``app_id`` (as proxied ``user``); see :meth:`AsyncClient.kill_application`."""
+        self._loop.run(self._async.kill_application(app_id, user))
 
     def move_application(self, app_id: str, queue: str) -> None:
         """Move ``app_id`` to ``queue``; see :meth:`AsyncClient.move_application`."""
