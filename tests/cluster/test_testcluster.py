@@ -243,3 +243,16 @@ def test_daemon_that_dies_at_start_is_named_and_nothing_is_left(
     assert not list(other.layout.run_dir.glob("*.pid"))
     # The first cluster is untouched.
     assert set(node_states(hadoop_cluster).values()) == {"RUNNING"}
+
+
+@pytest.mark.java
+def test_unreachable_maven_central_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy where nothing listens makes Maven Central unreachable; an empty
+    # local repository makes Maven go to the network.
+    proxy = "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9"
+    monkeypatch.setenv("MAVEN_OPTS", f"-Dmaven.repo.local={tmp_path / 'm2'} {proxy}")
+    with pytest.raises(TestClusterError, match="Maven Central could not be reached"):
+        fetch_hadoop("3.5.0", cache_dir=tmp_path / "cache", log=lambda _: None)
+    assert not (tmp_path / "cache" / "3.5.0" / "lib").exists()

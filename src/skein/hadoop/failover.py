@@ -86,7 +86,8 @@ class FailoverChannel:
                     continue
                 except RetriableError as exc:
                     errors[connection.address] = f"asked to retry ({exc})"
-                    break  # same server, after a pause
+                    self._current = index  # the same server, after a pause
+                    break
                 except TimeoutError:
                     if connection.connected:
                         raise  # the call itself was slow: repeating it elsewhere is unsafe

@@ -231,6 +231,20 @@ def _write_web_apps(resources: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+# What Maven's log says when it cannot talk to the repository at all (as
+# opposed to an artifact that does not exist). Without a network even the
+# dependency plugin cannot be resolved, hence the "No plugin found" line.
+_UNREACHABLE_MARKERS = (
+    "Connection refused",
+    "Connect to ",
+    "UnknownHostException",
+    "Network is unreachable",
+    "connect timed out",
+    "No plugin found for prefix",
+    "transfer failed for",
+)
+
+
 def _is_complete(lib_dir: Path) -> bool:
     try:
         return (lib_dir / _COMPLETE_MARKER).read_text().split() == ["layout", _CACHE_LAYOUT]
@@ -263,8 +277,15 @@ def _maven_copy(mvn: str, version: str, root: Path, folder: str, pom: str) -> No
         )
     if result.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
-        errors = [line for line in maven_log.read_text().splitlines() if "[ERROR]" in line]
+        text = maven_log.read_text()
+        errors = [line for line in text.splitlines() if "[ERROR]" in line]
         reason = errors[0].replace("[ERROR]", "").strip() if errors else "unknown failure"
+        if any(marker in text for marker in _UNREACHABLE_MARKERS):
+            raise TestClusterError(
+                f"could not fetch Hadoop {version}: Maven Central could not be reached "
+                f"(check the network and any proxy settings); Maven said: {reason} "
+                f"(see {maven_log})"
+            )
         raise TestClusterError(
             f"could not fetch Hadoop {version} from Maven Central: {reason} (see {maven_log})"
         )
