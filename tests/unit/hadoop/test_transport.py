@@ -318,3 +318,27 @@ async def test_failover_gives_up_naming_every_address() -> None:
     for port in ports:
         assert f"127.0.0.1:{port}" in str(info.value)
     assert "within 0.5 s" in str(info.value)
+
+
+async def test_failover_retries_a_retriable_exception_on_the_same_server(start) -> None:  # type: ignore[no-untyped-def]
+    calls = 0
+
+    async def busy_once(call_: CallReceived, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            writer.write(
+                ServerConnection.error(
+                    call_.call_id, "org.apache.hadoop.ipc.RetriableException", "busy"
+                )
+            )
+        else:
+            writer.write(answer_with_renewer(call_))
+
+    other = await start(echo)
+    busy = await start(busy_once)
+    channel = FailoverChannel([connect(busy), connect(other)], timeout=5)
+    assert (await channel.call("m", Request(renewer="z"), Response)).token.kind == "z"
+    assert calls == 2
+    assert not [m for m in other.received if isinstance(m, CallReceived)]
+    await channel.aclose()
