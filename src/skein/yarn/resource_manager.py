@@ -119,13 +119,34 @@ class ResourceManagerProtocol:
         )
         return [from_proto(ApplicationReport, report) for report in response.applications]
 
-    async def get_application_report(self, app_id: ApplicationId) -> ApplicationReport:
-        """The report of one application."""
+    async def get_new_application(self) -> service_pb.GetNewApplicationResponseProto:
+        """A new application id, and the largest container the cluster grants."""
+        return await self._channel.call(
+            "getNewApplication",
+            service_pb.GetNewApplicationRequestProto(),
+            service_pb.GetNewApplicationResponseProto,
+        )
+
+    async def submit_application(self, context: pb.ApplicationSubmissionContextProto) -> None:
+        """Submit an application (its id comes from :meth:`get_new_application`)."""
+        request = service_pb.SubmitApplicationRequestProto(application_submission_context=context)
+        await self._channel.call(
+            "submitApplication", request, service_pb.SubmitApplicationResponseProto
+        )
+
+    async def get_application_report_proto(
+        self, app_id: ApplicationId
+    ) -> pb.ApplicationReportProto:
+        """The raw report (it carries tokens the typed record leaves out)."""
         request = service_pb.GetApplicationReportRequestProto(application_id=app_id.to_proto())
         response = await self._channel.call(
             "getApplicationReport", request, service_pb.GetApplicationReportResponseProto
         )
-        return from_proto(ApplicationReport, response.application_report)
+        return response.application_report
+
+    async def get_application_report(self, app_id: ApplicationId) -> ApplicationReport:
+        """The report of one application."""
+        return from_proto(ApplicationReport, await self.get_application_report_proto(app_id))
 
     async def kill_application(self, app_id: ApplicationId, diagnostics: str = "") -> bool:
         """Ask to kill an application; True once the kill has completed."""
