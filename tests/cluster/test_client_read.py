@@ -194,6 +194,16 @@ def test_cli_errors_are_clear(hadoop_cluster: TestCluster) -> None:
     assert missing.returncode == 1
     assert missing.stderr.startswith("Error: ")
     assert "does not exist" in missing.stderr
+    queue = run_skein("queue", "ls", "nonexistent")
+    assert queue.returncode == 1
+    assert queue.stderr == "Error: Queue 'nonexistent' does not exist\n"
+    apps = run_skein("queue", "ls", "apps")
+    assert [line.split()[0] for line in apps.stdout.splitlines()] == [
+        "QUEUE",
+        "apps",
+        "dev",
+        "prod",
+    ]
     moved = run_skein("application", "mv", "application_1_0001", "dev")
     assert moved.returncode == 1
     assert moved.stderr.startswith("Error: ")

@@ -172,7 +172,10 @@ def _queue_rows(queues: Sequence[Queue]) -> str:
 
 def _queue_ls(args: argparse.Namespace) -> int:
     with _client() as client:
-        queues = client.get_all_queues()
+        if args.queue:
+            queues = [client.get_queue(args.queue), *client.get_child_queues(args.queue)]
+        else:
+            queues = client.get_all_queues()
     print(to_json(queues) if args.json else _queue_rows(queues))
     return 0
 
@@ -191,7 +194,8 @@ def _add_node_and_queue(sub: Any) -> None:
     queue = sub.add_parser("queue", help="the scheduler's queues")
     queue.set_defaults(group_parser=queue)
     queue_commands = queue.add_subparsers(dest="subcommand", metavar="COMMAND")
-    qls = queue_commands.add_parser("ls", help="list every queue")
+    qls = queue_commands.add_parser("ls", help="list every queue, or one and its children")
+    qls.add_argument("queue", nargs="?", help="only this queue and its children")
     _add_json(qls)
     qls.set_defaults(handler=_queue_ls)
 
