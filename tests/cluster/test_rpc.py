@@ -11,9 +11,11 @@ from skein.client.channels import resource_manager_channel
 from skein.errors import AccessControlError, AuthenticationError, ConnectionError
 from skein.hadoop.configuration import HadoopConfiguration, load_configuration
 from skein.hadoop.sasl import TokenCredential
+from skein.hadoop.user import current_user
 from skein.testcluster import TestCluster
 from skein.yarn.enums import NodeState
 from skein.yarn.resource_manager import ResourceManagerProtocol
+from skein.yarn.tokens import decode_rm_delegation_token_identifier
 
 pytestmark = pytest.mark.cluster
 
@@ -27,8 +29,12 @@ async def test_delegation_token_authenticates_a_token_connection(
     configuration: HadoopConfiguration,
 ) -> None:
     simple = resource_manager_channel(configuration)
-    token = await ResourceManagerProtocol(simple).get_delegation_token("root")
+    token = await ResourceManagerProtocol(simple).get_delegation_token("renewer-x")
     assert token.kind == "RM_DELEGATION_TOKEN"
+    identifier = decode_rm_delegation_token_identifier(token.identifier)
+    assert identifier.owner == current_user().effective_user
+    assert identifier.renewer == "renewer-x"
+    assert identifier.max_date > identifier.issue_date > 0
     with_token = resource_manager_channel(
         configuration, token=TokenCredential(token.identifier, token.password)
     )

@@ -24,10 +24,11 @@ from skein.hadoop.transport import RpcConnection
 from skein.testcluster import TestCluster
 from skein.yarn import node_manager, scheduler
 from skein.yarn.enums import FinalStatus
-from skein.yarn.ids import ApplicationId
+from skein.yarn.ids import ApplicationAttemptId, ApplicationId
 from skein.yarn.node_manager import NodeManagerProtocol
 from skein.yarn.resource_manager import ResourceManagerProtocol
 from skein.yarn.scheduler import SchedulerProtocol
+from skein.yarn.tokens import am_rm_token_attempt
 
 pytestmark = pytest.mark.cluster
 
@@ -62,6 +63,9 @@ async def run_unmanaged_master(configuration: HadoopConfiguration, marker: str) 
     )
     report = await wait_for_am_rm_token(rm, app_id)
     token = report.am_rm_token
+    assert am_rm_token_attempt(token.identifier) == ApplicationAttemptId.from_proto(
+        report.currentApplicationAttemptId
+    )
     (address,) = rm_addresses(configuration, RMService.SCHEDULER)
     am_channel = RpcConnection(
         address.host,
