@@ -12,6 +12,8 @@ original chained as ``__cause__``::
     ├── ProtocolError                the peer broke the wire protocol (garbage, bad frame)
     │   └── DecodeError              bytes that do not decode (truncated, bad Writable/token file)
     ├── AuthenticationError          SASL negotiation or credentials failed
+    ├── FileNotFoundError            no such file or directory (also a builtin FileNotFoundError)
+    ├── FileExistsError              the file already exists (also a builtin FileExistsError)
     ├── RemoteError                  a Hadoop server answered a call with a Java exception
     │   ├── StandbyError             org.apache.hadoop.ipc.StandbyException
     │   ├── RetriableError           org.apache.hadoop.ipc.RetriableException
@@ -23,12 +25,14 @@ original chained as ``__cause__``::
 
 ``ConnectionError`` and ``TimeoutError`` also derive from the builtins of the same
 name, so code written against Skein 0.8 (which raised builtin ``ConnectionError``)
-keeps working.
+keeps working. ``FileNotFoundError`` and ``FileExistsError`` do too, and are raised
+for local and remote filesystems alike (see ``skein.fs``).
 """
 
 from __future__ import annotations
 
 import builtins
+import errno
 
 __all__ = [
     "AccessControlError",
@@ -36,6 +40,8 @@ __all__ = [
     "AuthenticationError",
     "ConnectionError",
     "DecodeError",
+    "FileExistsError",
+    "FileNotFoundError",
     "ProtocolError",
     "QueueNotFoundError",
     "RemoteError",
@@ -84,6 +90,58 @@ class DecodeError(ProtocolError):
 
 class AuthenticationError(SkeinError):
     """Authentication with a server failed (SASL, tokens, Kerberos)."""
+
+
+class FileNotFoundError(SkeinError, builtins.FileNotFoundError):
+    """A file or directory does not exist (also a builtin ``FileNotFoundError``).
+
+    Args:
+        path: the path that was not found.
+        message: the server's message; by default one naming ``path``.
+
+    Attributes:
+        path: the path that was not found (also ``filename``, as for any ``OSError``).
+
+    Example:
+        >>> str(FileNotFoundError("/user/alice/missing"))
+        'No such file or directory: /user/alice/missing'
+    """
+
+    def __init__(self, path: str, message: str | None = None) -> None:
+        text = message or f"No such file or directory: {path}"
+        if path not in text:
+            text = f"{text} ({path})"
+        super().__init__(errno.ENOENT, text, path)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class FileExistsError(SkeinError, builtins.FileExistsError):
+    """A file exists where a call needed there to be none (also a builtin ``FileExistsError``).
+
+    Args:
+        path: the path that exists.
+        message: the server's message; by default one naming ``path``.
+
+    Attributes:
+        path: the path that exists (also ``filename``, as for any ``OSError``).
+
+    Example:
+        >>> str(FileExistsError("/user/alice/app.zip"))
+        'File exists: /user/alice/app.zip'
+    """
+
+    def __init__(self, path: str, message: str | None = None) -> None:
+        text = message or f"File exists: {path}"
+        if path not in text:
+            text = f"{text} ({path})"
+        super().__init__(errno.EEXIST, text, path)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class RemoteError(SkeinError):
