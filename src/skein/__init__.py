@@ -2,9 +2,9 @@
 
 Layout: ``hadoop`` speaks Hadoop IPC (framing, SASL, configuration, credentials)
 and knows nothing of YARN; ``yarn`` holds YARN's records and protocols over it;
-``client`` is the user-facing API (one asyncio core, a blocking facade); ``cli``
-the ``skein`` command; ``testcluster`` starts a real local HDFS + YARN for tests
-and demos. ``_proto`` is generated.
+``spec`` declares applications; ``client`` is the user-facing API (one asyncio
+core, a blocking facade); ``cli`` the ``skein`` command; ``testcluster`` starts a
+real local HDFS + YARN for tests and demos. ``_proto`` is generated.
 """
 
 from __future__ import annotations
@@ -16,26 +16,50 @@ from skein.errors import (
     ConnectionError,
     QueueNotFoundError,
     SkeinError,
+    SpecError,
     TimeoutError,
+)
+from skein.spec import (
+    ACLs,
+    ApplicationSpec,
+    File,
+    FileType,
+    FileVisibility,
+    LogLevel,
+    Master,
+    Resources,
+    Security,
+    Service,
 )
 from skein.yarn.enums import ApplicationState, FinalStatus, NodeState, QueueState
 from skein.yarn.records import ApplicationReport, NodeReport, Queue, ResourceUsageReport
 
 __all__ = [
+    "ACLs",
     "ApplicationNotFoundError",
     "ApplicationReport",
+    "ApplicationSpec",
     "ApplicationState",
     "AsyncClient",
     "Client",
     "ConnectionError",
+    "File",
+    "FileType",
+    "FileVisibility",
     "FinalStatus",
+    "LogLevel",
+    "Master",
     "NodeReport",
     "NodeState",
     "Queue",
     "QueueNotFoundError",
     "QueueState",
     "ResourceUsageReport",
+    "Resources",
+    "Security",
+    "Service",
     "SkeinError",
+    "SpecError",
     "TimeoutError",
     "__version__",
 ]

@@ -12,6 +12,7 @@ original chained as ``__cause__``::
     ├── ProtocolError                the peer broke the wire protocol (garbage, bad frame)
     │   └── DecodeError              bytes that do not decode (truncated, bad Writable/token file)
     ├── AuthenticationError          SASL negotiation or credentials failed
+    ├── SpecError                    an invalid application specification (names the field path)
     ├── FileNotFoundError            no such file or directory (also a builtin FileNotFoundError)
     ├── FileExistsError              the file already exists (also a builtin FileExistsError)
     ├── RemoteError                  a Hadoop server answered a call with a Java exception
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import json
 
 __all__ = [
     "AccessControlError",
@@ -48,6 +50,7 @@ __all__ = [
     "RetriableError",
     "SkeinConfigurationError",
     "SkeinError",
+    "SpecError",
     "StandbyError",
     "TestClusterError",
     "TimeoutError",
@@ -90,6 +93,49 @@ class DecodeError(ProtocolError):
 
 class AuthenticationError(SkeinError):
     """Authentication with a server failed (SASL, tokens, Kerberos)."""
+
+
+class SpecError(SkeinError, ValueError):
+    """An application specification is invalid (also a ``ValueError``, as in Skein 0.8).
+
+    Args:
+        reason: what is wrong, without the location.
+        parts: where: the field names, mapping keys and list indices leading
+            from the top of the specification to the bad value.
+
+    Attributes:
+        reason: what is wrong.
+        parts: the location as a tuple of keys and indices.
+        path: the location as text, e.g. ``services.worker.resources.memory``
+            (empty for the whole document); keys that are not plain words are
+            quoted, as in ``services["dask.worker"]``.
+
+    Example:
+        >>> str(SpecError("expected an integer, got 'x'", ("services", "web", "instances")))
+        "services.web.instances: expected an integer, got 'x'"
+    """
+
+    def __init__(self, reason: str, parts: tuple[str | int, ...] = ()) -> None:
+        self.reason = reason
+        self.parts = parts
+        self.path = _render_path(parts)
+        super().__init__(f"{self.path}: {reason}" if parts else reason)
+
+    def __reduce__(self) -> tuple[type[SpecError], tuple[str, tuple[str | int, ...]]]:
+        # Exceptions pickle their message by default; keep the structured parts.
+        return type(self), (self.reason, self.parts)
+
+
+def _render_path(parts: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part and all(c.isalnum() or c in "_-" for c in part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text
 
 
 class FileNotFoundError(SkeinError, builtins.FileNotFoundError):
