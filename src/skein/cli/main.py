@@ -95,6 +95,36 @@ def _application_mv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _application_submit(args: argparse.Namespace) -> int:
+    import os
+
+    from skein.errors import SpecError
+
+    if not os.path.isfile(args.spec):
+        raise SkeinError(f"No application specification file at {args.spec!r}")
+    try:
+        spec = skein.ApplicationSpec.from_file(args.spec)
+        with _client() as client:
+            app_id = client.submit(spec)
+    except SpecError as exc:
+        raise SkeinError(f"In file {args.spec!r}: {exc}") from None
+    print(app_id)
+    return 0
+
+
+WAIT_EXIT_STATUS = {"SUCCEEDED": 0, "FAILED": 1, "KILLED": 2, "UNDEFINED": 3}
+"""``skein application wait`` exits with these statuses, by final status."""
+
+
+def _application_wait(args: argparse.Namespace) -> int:
+    with _client() as client:
+        report = client.wait(args.app_id, timeout=args.timeout)
+    print(f"{report.id} {report.state} {report.final_status}")
+    if report.final_status != "SUCCEEDED" and report.diagnostics not in ("", "N/A"):
+        print(report.diagnostics.strip(), file=sys.stderr)
+    return WAIT_EXIT_STATUS.get(str(report.final_status), 1)
+
+
 def _add_application(sub: Any) -> None:
     group = sub.add_parser("application", help="manage applications")
     group.set_defaults(group_parser=group)
@@ -128,6 +158,20 @@ def _add_application(sub: Any) -> None:
     kill.add_argument("app_id")
     kill.add_argument("--user", help="kill as this user (impersonated by the current one)")
     kill.set_defaults(handler=_application_kill)
+
+    submit = commands.add_parser("submit", help="submit an application; prints its id")
+    submit.add_argument("spec", help="the application specification (YAML or JSON)")
+    submit.set_defaults(handler=_application_submit)
+
+    wait = commands.add_parser(
+        "wait",
+        help="wait until an application ends",
+        description="Wait until an application ends and print its final state. Exit status: "
+        "0 SUCCEEDED, 1 FAILED, 2 KILLED, 3 UNDEFINED; 1 also for errors and timeouts.",
+    )
+    wait.add_argument("app_id")
+    wait.add_argument("--timeout", type=float, help="give up after this many seconds")
+    wait.set_defaults(handler=_application_wait)
 
     mv = commands.add_parser("mv", help="move an application to another queue")
     mv.add_argument("app_id")

@@ -7,13 +7,19 @@ driver process) and follows ResourceManager HA from the configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from skein.client.time_filters import parse_time_bound, to_millis
 from skein.errors import ApplicationNotFoundError, QueueNotFoundError, RemoteError
 from skein.hadoop.configuration import HadoopConfiguration, load_configuration
+from skein.spec import ApplicationSpec
 from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.ids import ApplicationId
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
@@ -21,8 +27,14 @@ from skein.yarn.resource_manager import ResourceManagerProtocol, RpcChannel
 
 __all__ = ["AsyncClient"]
 
+log = logging.getLogger(__name__)
+
 SKEIN_APPLICATION_TYPE = "skein"
 """The YARN application type of applications submitted by skein."""
+
+_FINISHED_STATES = frozenset(
+    {ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED}
+)
 
 DEFAULT_APPLICATION_STATES = (
     ApplicationState.SUBMITTED,
@@ -208,6 +220,78 @@ class AsyncClient:
                 exc.java_class, f"Application {app_id} does not exist"
             ) from exc
 
+    async def submit(
+        self,
+        spec: ApplicationSpec | str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        show_progress: bool = True,
+    ) -> str:
+        """Submit an application and return its id.
+
+        Local files are uploaded to ``~/.skein/<app_id>`` on the cluster's
+        default filesystem (see :mod:`skein.client.staging`); the master is
+        started by YARN on a node's system ``python3``.
+
+        Args:
+            spec: the specification, a path to a YAML or JSON file, or a dict.
+            show_progress: draw a progress line on a terminal for slow uploads.
+
+        Raises:
+            SpecError: the spec is invalid, names a missing file, asks for a
+                container larger than the cluster allows, or a parent queue.
+            QueueNotFoundError: the queue does not exist.
+
+        Example:
+            >>> spec = ApplicationSpec.from_file("hello_world.yaml")  # doctest: +SKIP
+            >>> app_id = await client.submit(spec)  # doctest: +SKIP
+        """
+        from skein.client.channels import resource_manager_channel
+        from skein.client.staging import check_local_files
+        from skein.client.submission import check_queue, submit_application
+
+        if isinstance(spec, Mapping):
+            spec = ApplicationSpec.from_dict(spec)
+        elif not isinstance(spec, ApplicationSpec):
+            spec = ApplicationSpec.from_file(spec)
+        check_local_files(spec)
+        check_queue(spec.queue, await self.get_child_queues(spec.queue))
+        if not spec.user:
+            return await submit_application(
+                self._rm, spec, self.configuration, show_progress=show_progress
+            )
+        channel = resource_manager_channel(self.configuration, proxy_user=spec.user)
+        try:
+            return await submit_application(
+                ResourceManagerProtocol(channel),
+                spec,
+                self.configuration,
+                show_progress=show_progress,
+            )
+        finally:
+            await channel.aclose()
+
+    async def wait(self, app_id: str, timeout: float | None = None) -> ApplicationReport:
+        """Wait until application ``app_id`` has finished, and return its final report.
+
+        Polls the ResourceManager, every 0.2 s at first and every 2 s at most.
+
+        Raises:
+            TimeoutError: it is still running after ``timeout`` seconds.
+            ApplicationNotFoundError: the ResourceManager does not know it.
+        """
+        from skein.errors import TimeoutError
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = 0.2
+        while True:
+            report = await self.application_report(app_id)
+            if report.state in _FINISHED_STATES:
+                return report
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise TimeoutError(f"{app_id} is still {report.state} after {timeout} s")
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, 2.0)
+
     async def kill_application(self, app_id: str, user: str = "") -> None:
         """Kill application ``app_id``.
 
@@ -221,19 +305,36 @@ class AsyncClient:
             ApplicationNotFoundError: the ResourceManager does not know it.
             AccessControlError: the impersonation or the kill was not allowed.
         """
-        await self.application_report(app_id)  # clear error for unknown ids
+        report = await self.application_report(app_id)  # clear error for unknown ids
         if not user:
             await self._rm.kill_application(_parse_app_id(app_id), "Killed by skein")
-            return
-        from skein.client.channels import resource_manager_channel
+        else:
+            from skein.client.channels import resource_manager_channel
 
-        channel = resource_manager_channel(self.configuration, proxy_user=user)
+            channel = resource_manager_channel(self.configuration, proxy_user=user)
+            try:
+                await ResourceManagerProtocol(channel).kill_application(
+                    _parse_app_id(app_id), f"Killed by skein as {user}"
+                )
+            finally:
+                await channel.aclose()
+        if report.application_type == SKEIN_APPLICATION_TYPE:
+            await self._remove_staging_dir(app_id, report.user)
+
+    async def _remove_staging_dir(self, app_id: str, owner: str) -> None:
+        # YARN gives a killed master a fraction of a second before SIGKILL, too
+        # little to clean up after itself; the killing client does it instead.
+        from skein.client.staging import staging_dir
+        from skein.fs import filesystem_for
+        from skein.hadoop.user import current_user
+
+        me = current_user().effective_user
+        fs = filesystem_for(self.configuration, proxy_user=owner if owner != me else None)
         try:
-            await ResourceManagerProtocol(channel).kill_application(
-                _parse_app_id(app_id), f"Killed by skein as {user}"
-            )
-        finally:
-            await channel.aclose()
+            await fs.home_directory()
+            await fs.delete(staging_dir(app_id), recursive=True)
+        except Exception as exc:  # the kill itself succeeded
+            log.warning("could not remove the staging directory of %s: %s", app_id, exc)
 
     async def move_application(self, app_id: str, queue: str) -> None:
         """Move application ``app_id`` to leaf queue ``queue``.

@@ -8,7 +8,8 @@ parameters that only configured its Java driver (``java_options``, ``log``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from skein.client.async_client import AsyncClient
 from skein.client.background_loop import BackgroundLoop
 from skein.hadoop.configuration import HadoopConfiguration
+from skein.spec import ApplicationSpec
 from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
 
@@ -151,6 +153,24 @@ class Client:
                 types=types,
             )
         )
+
+    def submit(
+        self,
+        spec: ApplicationSpec | str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        show_progress: bool = True,
+    ) -> str:
+        """Submit an application, return its id; see :meth:`AsyncClient.submit`.
+
+        Example:
+            >>> with skein.Client() as client:  # doctest: +SKIP
+            ...     app_id = client.submit("hello_world.yaml")
+        """
+        return self._loop.run(self._async.submit(spec, show_progress=show_progress))
+
+    def wait(self, app_id: str, timeout: float | None = None) -> ApplicationReport:
+        """Block until ``app_id`` has finished; see :meth:`AsyncClient.wait`."""
+        return self._loop.run(self._async.wait(app_id, timeout))
 
     def application_report(self, app_id: str) -> ApplicationReport:
         """The report of ``app_id``; see :meth:`AsyncClient.application_report`."""

@@ -115,6 +115,7 @@ class ApplicationReport:
         user: the user running it.
         queue: the queue it runs in.
         tags: its application tags.
+        application_type: its YARN application type (``skein`` for skein's).
         host: the host of the current ApplicationMaster ("N/A" before it starts).
         port: the RPC port the ApplicationMaster registered (-1 or 0 if none).
         tracking_url: the web UI address, through the ResourceManager's proxy.
@@ -132,6 +133,7 @@ class ApplicationReport:
     user: str
     queue: str
     tags: Annotated[frozenset[str], ProtoField("applicationTags")]
+    application_type: Annotated[str, ProtoField("applicationType")]
     host: str
     port: Annotated[int, ProtoField("rpc_port")]
     tracking_url: Annotated[str, ProtoField("trackingUrl")]
