@@ -133,7 +133,6 @@ class ApplicationReport:
     user: str
     queue: str
     tags: Annotated[frozenset[str], ProtoField("applicationTags")]
-    application_type: Annotated[str, ProtoField("applicationType")]
     host: str
     port: Annotated[int, ProtoField("rpc_port")]
     tracking_url: Annotated[str, ProtoField("trackingUrl")]
@@ -144,6 +143,7 @@ class ApplicationReport:
     diagnostics: str
     start_time: Annotated[datetime | None, ProtoField("startTime")]
     finish_time: Annotated[datetime | None, ProtoField("finishTime")]
+    application_type: Annotated[str, ProtoField("applicationType")] = ""
 
     @property
     def runtime(self) -> timedelta:

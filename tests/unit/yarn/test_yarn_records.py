@@ -47,6 +47,7 @@ def _application_report(**overrides: object) -> pb.ApplicationReportProto:
         final_application_status=pb.APP_SUCCEEDED,
         progress=1.0,
         applicationTags=["etl", "nightly"],
+        applicationType="skein",
         app_resource_Usage=pb.ApplicationResourceUsageReportProto(
             num_used_containers=3,
             used_resources=_resources(3072, 3),
@@ -86,6 +87,7 @@ def test_application_report_has_skein_fields() -> None:
         diagnostics="all good",
         start_time=datetime(2023, 11, 14, 22, 13, 20, 123_000, tzinfo=timezone.utc),
         finish_time=datetime(2023, 11, 14, 22, 14, 50, 623_000, tzinfo=timezone.utc),
+        application_type="skein",
     )
     assert report.runtime == timedelta(seconds=90.5)
     assert report.state == "FINISHED"
