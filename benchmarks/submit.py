@@ -54,18 +54,28 @@ def wait_until(condition: Callable[[], bool], timeout: float = 600) -> float:
     return time.perf_counter()
 
 
-def master_rss_mib(app_id: str, marker: str) -> float:
-    """Resident memory of the master process of ``app_id`` (found by its command line)."""
+def master_rss_mib(app_id: str, program: str, marker: str) -> float:
+    """Resident memory of the master process of ``app_id``.
+
+    The master's container runs a shell wrapper around it, so the process is
+    found by its program (``python3`` or ``java``) and a marker in its command line.
+    """
     suffix = app_id.removeprefix("application_")
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
             cwd = os.readlink(proc / "cwd")
         except OSError:
             continue
-        if marker in cmdline and f"container_{suffix}_01_000001" in cwd:
+        name = os.path.basename(argv[0].decode(errors="replace"))
+        command = b" ".join(argv).decode(errors="replace")
+        if (
+            name.startswith(program)
+            and marker in command
+            and f"container_{suffix}_01_000001" in cwd
+        ):
             for line in (proc / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
@@ -97,7 +107,7 @@ def bench_skein(client: skein.Client, nodes: list[str], size: int) -> None:
     try:
         running = wait_until(state_is(client, app_id, "RUNNING"))
         everything = wait_until(lambda: running_containers(nodes, app_id) >= size + 1)
-        rss = master_rss_mib(app_id, "skein.master")
+        rss = master_rss_mib(app_id, "python", "skein.master")
     finally:
         client.kill_application(app_id)
     print(
@@ -139,7 +149,7 @@ def bench_dshell(cluster: TestCluster, client: skein.Client, nodes: list[str], s
     try:
         running = wait_until(state_is(client, app_id, "RUNNING"))
         everything = wait_until(lambda: running_containers(nodes, app_id) >= size + 1)
-        rss = master_rss_mib(app_id, "ApplicationMaster")
+        rss = master_rss_mib(app_id, "java", "ApplicationMaster")
     finally:
         client.kill_application(app_id)
     print(
