@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Final
 
 from skein.client.channels import resource_manager_channel
@@ -72,7 +72,9 @@ async def _racks_of(context: MasterContext) -> Mapping[str, str]:
         return {}
     finally:
         await channel.aclose()
-    return {node.id.rsplit(":", 1)[0]: node.rack_name for node in nodes}
+    racks = {node.id.rsplit(":", 1)[0]: node.rack_name for node in nodes}
+    log.debug("racks of the nodes: %s", racks)
+    return racks
 
 
 async def _run(context: MasterContext) -> int:
@@ -107,7 +109,7 @@ async def _run(context: MasterContext) -> int:
         await session.aclose()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main() -> int:
     """Run the master in this container; return the exit code."""
     configure_logging()
     try:

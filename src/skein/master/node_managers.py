@@ -97,9 +97,9 @@ class NodeManagers:
     def update_tokens(self, tokens: Iterable[service_pb.NMTokenProto]) -> None:
         """Keep the NMTokens of an allocate response, replacing older ones."""
         for entry in tokens:
-            self._tokens[node_address(entry.nodeId)] = TokenCredential(
-                entry.token.identifier, entry.token.password
-            )
+            address = node_address(entry.nodeId)
+            log.debug("NMToken for %s", address)
+            self._tokens[address] = TokenCredential(entry.token.identifier, entry.token.password)
 
     def _protocol(self, node: pb.NodeIdProto) -> NodeManagerProtocol:
         address = node_address(node)

@@ -71,8 +71,8 @@ default AM liveness interval: the ResourceManager has given up on it by then).""
 STOP_GRACE: Final = 10.0
 """Seconds to wait for containers to stop when the application ends."""
 SIGNAL_GRACE: Final = 0.2
-"""Seconds the master script has for SIGTERM after YARN signalled the master (YARN
-sends SIGKILL 250 ms after SIGTERM by default)."""
+"""Seconds the master script and stops get after a signal (YARN sends SIGKILL 250 ms
+after its SIGTERM by default)."""
 STAGING_TIMEOUT: Final = 30.0
 """Seconds to remove the staging directory."""
 
@@ -128,6 +128,15 @@ class MasterRuntime:
         self._signalled: int | None = None
         self._last_heartbeat = time.monotonic()
 
+    def now(self) -> float:
+        """The wall clock, as the reconciler's events take it (epoch seconds).
+
+        Example:
+            >>> runtime.perform(  # doctest: +SKIP
+            ...     runtime.reconciler.scale("worker", count=4, now=runtime.now()))
+        """
+        return self._clock()
+
     # -- performing actions -------------------------------------------------------
 
     def perform(self, actions: list[Action]) -> None:
@@ -170,7 +179,12 @@ class MasterRuntime:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a master task failed", exc_info=task.exception())
 
     async def _launch(self, action: Launch) -> None:
         name = action.container.yarn_container_id
@@ -230,6 +244,8 @@ class MasterRuntime:
             self._releases.clear()
             self._inflight = (self._asks.take(), releases)
         asks, releases = self._inflight
+        if asks or releases:
+            log.debug("heartbeat sends %d ask entries, %d releases", len(asks), len(releases))
         try:
             response = await self.session.allocate(asks, releases, self.progress)
         except ResyncRequired:
@@ -239,7 +255,7 @@ class MasterRuntime:
             self._asks.replace_all([])
             self.perform(self.reconciler.on_resync())
             return
-        except (ConnectionError, RemoteError) as exc:
+        except ConnectionError as exc:
             silent = time.monotonic() - self._last_heartbeat
             if silent > LIVENESS:
                 raise ConnectionError(f"no heartbeat succeeded for {silent:.0f} s: {exc}") from exc
@@ -250,6 +266,13 @@ class MasterRuntime:
         self._handle(response)
 
     def _handle(self, response: service_pb.AllocateResponseProto) -> None:
+        if response.allocated_containers or response.completed_container_statuses:
+            log.debug(
+                "heartbeat %d: %d allocated, %d completed",
+                response.response_id,
+                len(response.allocated_containers),
+                len(response.completed_container_statuses),
+            )
         self.node_managers.update_tokens(response.nm_tokens)
         now = self._clock()
         allocations = []
@@ -357,37 +380,40 @@ class MasterRuntime:
             await self._loop()
         except ShutdownOrdered as exc:
             log.error("%s", exc)
-            await self._quiesce(stop_containers=False)
+            await self._quiesce(SIGNAL_GRACE)
             return EXIT_ATTEMPT_FAILED
+        except RemoteError as exc:
+            # A request YARN refuses (a bad node label, say) would be refused forever.
+            log.error("the ResourceManager refused a heartbeat: %s (%s)", exc, exc.java_class)
+            self._fail(f"The ResourceManager refused the master's requests: {exc}")
         except Exception as exc:
             log.exception("the master failed")
-            self.perform(
-                self.reconciler.shutdown(
-                    FinalStatus.FAILED, f"Application master failed: {exc}", now=self._clock()
-                )
-            )
+            self._fail(f"Application master failed: {exc}")
         if self._signalled is not None:
-            await self._quiesce(stop_containers=False)
+            # YARN's SIGKILL follows its SIGTERM within a moment.
+            await self._quiesce(SIGNAL_GRACE)
             return 128 + self._signalled
         finish = self.reconciler.finished
         assert finish is not None
         return await self._conclude(finish)
 
-    async def _quiesce(self, *, stop_containers: bool) -> None:
-        """End the master script; let stops finish (bounded); cancel the rest."""
+    def _fail(self, diagnostics: str) -> None:
+        self.perform(self.reconciler.shutdown(FinalStatus.FAILED, diagnostics, now=self._clock()))
+
+    async def _quiesce(self, grace: float) -> None:
+        """End the master script, give stops and launches ``grace`` seconds, cancel the rest."""
         if self._script is not None:
-            # After a signal YARN's SIGKILL is due soon: the script must be gone first.
-            await self._script.terminate(grace=SIGNAL_GRACE if self._signalled else 5.0)
+            await self._script.terminate(grace=min(grace, 5.0))
         pending = [task for task in self._tasks if not task.done()]
-        if stop_containers and pending:
-            await asyncio.wait(pending, timeout=STOP_GRACE)
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=1.0)
 
     async def _conclude(self, finish: Finish) -> int:
-        await self._quiesce(stop_containers=True)
+        await self._quiesce(STOP_GRACE)
         if finish.status is not FinalStatus.SUCCEEDED and self.context.has_attempts_left:
             log.warning(
                 "application attempt %d out of %d failed, will retry: %s",

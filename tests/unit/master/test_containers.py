@@ -37,7 +37,10 @@ def test_active_states() -> None:
 
 
 def test_id_joins_service_and_instance() -> None:
-    assert Container(service_name="dask.worker", instance=7, state="WAITING").id == "dask.worker_7"
+    assert (
+        Container(service_name="dask.worker", instance=7, state=ContainerState.WAITING).id
+        == "dask.worker_7"
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,12 +58,16 @@ def test_parse_container_id_refuses_malformed_ids(text: str) -> None:
 
 
 def test_runtime_is_zero_before_the_start() -> None:
-    assert Container(service_name="a", instance=0, state="REQUESTED").runtime == timedelta(0)
+    assert Container(
+        service_name="a", instance=0, state=ContainerState.REQUESTED
+    ).runtime == timedelta(0)
 
 
 def test_runtime_runs_to_now_while_running() -> None:
     start = datetime.now(timezone.utc) - timedelta(seconds=30)
-    container = Container(service_name="a", instance=0, state="RUNNING", start_time=start)
+    container = Container(
+        service_name="a", instance=0, state=ContainerState.RUNNING, start_time=start
+    )
     assert timedelta(seconds=29) < container.runtime < timedelta(seconds=60)
 
 

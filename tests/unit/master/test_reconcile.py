@@ -228,13 +228,14 @@ def test_more_memory_or_other_vcores_are_fine() -> None:
 
 def test_busy_while_requested_or_launching() -> None:
     machine = make(app={})
-    assert not machine.busy
+    busy = [machine.busy]
     (ask,) = asks(machine.on_start(T0))
-    assert machine.busy
+    busy.append(machine.busy)
     machine.on_allocated([grant(ask, 2)], T0)
-    assert machine.busy  # launching
+    busy.append(machine.busy)  # launching
     assert machine.on_launched(cid(2), T0) == []
-    assert not machine.busy
+    busy.append(machine.busy)
+    assert busy == [False, True, True, False]
 
 
 # -- completions -------------------------------------------------------------------

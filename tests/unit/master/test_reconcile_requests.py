@@ -12,6 +12,7 @@ from skein.master.actions import (
     Ask,
     CancelRequest,
     Finish,
+    Launch,
     Release,
     RequestContainer,
     StopContainer,
@@ -170,7 +171,7 @@ def test_scaling_to_zero_without_a_master_script_ends_the_application() -> None:
 def test_added_containers_carry_their_env_into_the_launch() -> None:
     machine = running_app(instances=1)
     (ask,) = asks(machine.add_container("web", {"ROLE": "extra"}, now=T0))
-    (launch,) = [a for a in machine.on_allocated([grant(ask, 9)], T0) if hasattr(a, "env")]
+    (launch,) = of(Launch, machine.on_allocated([grant(ask, 9)], T0))
     assert dict(launch.env) == {"ROLE": "extra"}
     assert launch.container.id == "web_1"
 
@@ -182,7 +183,7 @@ def test_a_restart_keeps_the_added_containers_env() -> None:
     machine.on_allocated([grant(ask, 2)], T0)
     actions = machine.on_completed([Completion(yarn_container_id=cid(2), exit_status=1)], T0)
     (again,) = asks(actions)
-    (launch,) = [a for a in machine.on_allocated([grant(again, 3)], T0) if hasattr(a, "env")]
+    (launch,) = of(Launch, machine.on_allocated([grant(again, 3)], T0))
     assert dict(launch.env) == {"ROLE": "extra"}
 
 

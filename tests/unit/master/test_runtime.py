@@ -9,7 +9,7 @@ stopped). The master script is real bash.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from skein._proto.hadoop import Security_pb2 as security_pb
 from skein._proto.yarn import yarn_protos_pb2 as pb
 from skein._proto.yarn import yarn_service_protos_pb2 as service_pb
+from skein.errors import ConnectionError, RemoteError
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.hadoop.credentials import Credentials, Token, read_credentials
 from skein.hadoop.sasl import TokenCredential
@@ -48,10 +49,9 @@ SMALL = {"memory": 128, "vcores": 1}
 
 
 @pytest.fixture(autouse=True)
-def quick_heartbeats(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def quick_heartbeats(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime_module, "next_interval", lambda previous, busy: 0.01)
     monkeypatch.setattr(runtime_module, "BUSY_INTERVAL", 0.01)
-    return
 
 
 class Connection:
@@ -79,6 +79,7 @@ class FakeCluster:
         self.finished: service_pb.FinishApplicationMasterRequestProto | None = None
         self.nm_tokens_sent = False
         self.registered_at = 0
+        self.refusal: Exception | None = None
 
     # -- the scheduler channel ---------------------------------------------------------
 
@@ -101,6 +102,8 @@ class FakeCluster:
 
     def _allocate(self, request: service_pb.AllocateRequestProto) -> Message:
         self.allocates.append(request)
+        if self.refusal is not None:
+            raise self.refusal
         if self.commands:
             command = self.commands.pop(0)
             if command == pb.AM_RESYNC:
@@ -383,3 +386,30 @@ async def test_a_master_script_that_cannot_start_fails_the_application(tmp_path:
     assert finished is not None
     assert finished.final_application_status == pb.APP_FAILED
     assert "exit code 127" in finished.diagnostics
+
+
+async def test_a_refused_heartbeat_fails_the_application_with_yarns_reason(tmp_path: Path) -> None:
+    run = Run(tmp_path, {"services": {"web": service(node_label="nonsense")}})
+    run.cluster.refusal = RemoteError(
+        "org.apache.hadoop.yarn.exceptions.InvalidLabelResourceRequestException",
+        "Invalid resource request, node label not enabled",
+    )
+    assert await run() == EXIT_OK
+    finished = run.cluster.finished
+    assert finished is not None
+    assert finished.final_application_status == pb.APP_FAILED
+    assert finished.diagnostics == (
+        "The ResourceManager refused the master's requests: "
+        "Invalid resource request, node label not enabled"
+    )
+
+
+async def test_a_lost_resourcemanager_is_tried_again(tmp_path: Path) -> None:
+    run = Run(tmp_path, {"services": {"web": service()}})
+    run.cluster.refusal = ConnectionError("cannot reach the ResourceManager")
+    task = asyncio.create_task(run())
+    await eventually(lambda: len(run.cluster.allocates) >= 3)
+    first = run.cluster.allocates[0]
+    assert all(request == first for request in run.cluster.allocates)  # the same request again
+    run.cluster.refusal = None
+    assert await task == EXIT_OK
