@@ -80,18 +80,21 @@ def test_hdfs_round_trip(hadoop_cluster: TestCluster, tmp_path: Path) -> None:
     hadoop_cluster.hdfs("dfs", "-rm", "-skipTrash", remote)
 
 
-def application_ids(cluster: TestCluster) -> set[str]:
+def application_ids(cluster: TestCluster, name: str) -> set[str]:
+    """Ids of the applications called ``name`` (other clients may use the cluster meanwhile)."""
     listing = cluster.yarn("application", "-list", "-appStates", "ALL")
-    return set(re.findall(r"application_\d+_\d+", listing.stdout))
+    return set(re.findall(rf"^(application_\d+_\d+)\s+{re.escape(name)}\s", listing.stdout, re.M))
 
 
 def test_distributed_shell_succeeds_in_a_stripped_environment(hadoop_cluster: TestCluster) -> None:
-    before = application_ids(hadoop_cluster)
+    name = f"stripped-env-{uuid.uuid4().hex[:8]}"
     # What a container sees: its user, and which python3 it would run.
     script = (
         "echo user=$(id -un); echo python=$(command -v python3); echo venv=${VIRTUAL_ENV:-none}"
     )
     result = hadoop_cluster.distributed_shell(
+        "-appname",
+        name,
         "-shell_command",
         script,
         "-num_containers",
@@ -102,7 +105,7 @@ def test_distributed_shell_succeeds_in_a_stripped_environment(hadoop_cluster: Te
         "256",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    (app_id,) = application_ids(hadoop_cluster) - before
+    (app_id,) = application_ids(hadoop_cluster, name)
     status = hadoop_cluster.yarn("application", "-status", app_id).stdout
     assert re.search(r"State : FINISHED", status), status
     assert re.search(r"Final-State : SUCCEEDED", status), status
