@@ -125,6 +125,39 @@ def _application_wait(args: argparse.Namespace) -> int:
     return WAIT_EXIT_STATUS.get(str(report.final_status), 1)
 
 
+# `skein application logs`: live from the nodes while the application runs,
+# aggregated from HDFS once it has ended.
+
+
+def _application_logs(args: argparse.Namespace) -> int:
+    with _client() as client:
+        logs = client.application_logs(args.app_id, user=args.user or "", timeout=args.timeout)
+    if logs.source == "live":
+        print(f"{args.app_id} is running: logs so far, from its nodes", file=sys.stderr)
+    if not logs:
+        print(f"No container logs for {args.app_id}", file=sys.stderr)
+    logs.dump()
+    return 0
+
+
+def _add_application_logs(commands: Any) -> None:
+    logs = commands.add_parser(
+        "logs",
+        help="show an application's logs",
+        description="Print each container's log files: from the nodes while the application "
+        "runs, from the aggregated logs once it has ended.",
+    )
+    logs.add_argument("app_id")
+    logs.add_argument("--user", help="read as this user (impersonated by the current one)")
+    logs.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for log aggregation to finish (default 30)",
+    )
+    logs.set_defaults(handler=_application_logs)
+
+
 def _add_application(sub: Any) -> None:
     group = sub.add_parser("application", help="manage applications")
     group.set_defaults(group_parser=group)
@@ -177,6 +210,8 @@ def _add_application(sub: Any) -> None:
     mv.add_argument("app_id")
     mv.add_argument("queue")
     mv.set_defaults(handler=_application_mv)
+
+    _add_application_logs(commands)
 
 
 # -- node and queue --------------------------------------------------------------

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skein.client.time_filters import parse_time_bound, to_millis
 from skein.errors import ApplicationNotFoundError, QueueNotFoundError, RemoteError
@@ -24,6 +24,9 @@ from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.ids import ApplicationId
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
 from skein.yarn.resource_manager import ResourceManagerProtocol, RpcChannel
+
+if TYPE_CHECKING:
+    from skein.logs import ApplicationLogs
 
 __all__ = ["AsyncClient"]
 
@@ -353,6 +356,43 @@ class AsyncClient:
             raise
         except RemoteError as exc:
             raise ValueError(exc.message) from exc
+
+    async def application_logs(
+        self, app_id: str, user: str = "", *, timeout: float = 30.0
+    ) -> ApplicationLogs:
+        """The logs of application ``app_id``, per container and file.
+
+        While the application runs, they are read from its NodeManagers; once it
+        has ended, from the aggregated logs on the cluster filesystem, after
+        waiting up to ``timeout`` seconds for the NodeManagers to upload them.
+
+        Args:
+            app_id: the application.
+            user: read as this user, impersonated by the current one.
+            timeout: seconds to wait for log aggregation (and per HTTP step).
+
+        Raises:
+            ValueError: the id is malformed.
+            ApplicationNotFoundError: the ResourceManager does not know it.
+            skein.logs.LogsUnavailableError: log aggregation is disabled or not
+                finished, or found no logs (also a ``ValueError``).
+
+        Example:
+            >>> logs = await client.application_logs(app_id)  # doctest: +SKIP
+            >>> logs.files["container_1700000000000_0001_01_000001"]["stdout"]  # doctest: +SKIP
+            'hello\\n'
+        """
+        from skein.logs import fetch_application_logs
+
+        _parse_app_id(app_id)
+        try:
+            return await fetch_application_logs(
+                self._rm, self.configuration, app_id, user=user, timeout=timeout
+            )
+        except ApplicationNotFoundError as exc:
+            raise ApplicationNotFoundError(
+                exc.java_class, f"Application {app_id} does not exist"
+            ) from exc
 
 
 def _range(begin: datetime | None, end: datetime | None) -> tuple[int, int] | None:

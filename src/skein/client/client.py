@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skein.client.async_client import AsyncClient
 from skein.client.background_loop import BackgroundLoop
@@ -20,6 +20,9 @@ from skein.hadoop.configuration import HadoopConfiguration
 from skein.spec import ApplicationSpec
 from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
+
+if TYPE_CHECKING:
+    from skein.logs import ApplicationLogs
 
 __all__ = ["Client"]
 
@@ -183,3 +186,14 @@ class Client:
     def move_application(self, app_id: str, queue: str) -> None:
         """Move ``app_id`` to ``queue``; see :meth:`AsyncClient.move_application`."""
         self._loop.run(self._async.move_application(app_id, queue))
+
+    def application_logs(
+        self, app_id: str, user: str = "", *, timeout: float = 30.0
+    ) -> ApplicationLogs:
+        """The logs of ``app_id`` (as proxied ``user``); see :meth:`AsyncClient.application_logs`.
+
+        Example:
+            >>> with skein.Client() as client:  # doctest: +SKIP
+            ...     client.application_logs(app_id).dump()
+        """
+        return self._loop.run(self._async.application_logs(app_id, user, timeout=timeout))

@@ -120,7 +120,11 @@ async def read_aggregated_logs(
             f"({unreadable[0].path}); skein reads the TFile format only"
         )
     node_files = sorted(
-        ((filesystem(d.path), status) for d, listing in found for status in _node_files(parsed, listing)),
+        (
+            (filesystem(d.path), status)
+            for d, listing in found
+            for status in _node_files(parsed, listing)
+        ),
         # Oldest first: with rolling aggregation a later upload holds newer copies of a file.
         key=lambda pair: (pair[1].modification_time, pair[1].name),
     )

@@ -117,7 +117,9 @@ class _Utf:
     def read_bytes(self, count: int) -> bytes:
         if count > len(self._data) - self._offset:
             left = len(self._data) - self._offset
-            raise DecodeError(f"{self._where}: needed {count} bytes, {left} left", offset=self._offset)
+            raise DecodeError(
+                f"{self._where}: needed {count} bytes, {left} left", offset=self._offset
+            )
         start = self._offset
         self._offset += count
         return self._data[start : self._offset]
@@ -143,7 +145,9 @@ def _read_files(value: bytes, container: str) -> tuple[LogFile, ...]:
         try:
             length = int(length_text)
         except ValueError:
-            raise DecodeError(f"log file {name!r} of {container}: bad length {length_text!r}") from None
+            raise DecodeError(
+                f"log file {name!r} of {container}: bad length {length_text!r}"
+            ) from None
         if length < 0:
             raise DecodeError(f"log file {name!r} of {container}: negative length {length}")
         files.append(LogFile(name=name, content=reader.read_bytes(length)))

@@ -51,11 +51,10 @@ DEFAULT_SUFFIX: Final = "logs"
 
 TFILE: Final = "TFile"
 IFILE: Final = "IFile"
+_CONTROLLERS: Final = "org.apache.hadoop.yarn.logaggregation.filecontroller"
 _CONTROLLER_CLASSES: Final = {
-    "org.apache.hadoop.yarn.logaggregation.filecontroller.tfile.LogAggregationTFileController": TFILE,
-    "org.apache.hadoop.yarn.logaggregation.filecontroller.ifile.LogAggregationIndexedFileController": (
-        IFILE
-    ),
+    f"{_CONTROLLERS}.tfile.LogAggregationTFileController": TFILE,
+    f"{_CONTROLLERS}.ifile.LogAggregationIndexedFileController": IFILE,
 }
 _BUCKETS: Final = 10000
 # "<host>_<port>", optionally "_<upload time in ms>" (rolling aggregation).
@@ -112,11 +111,12 @@ def app_log_directories(
     Example:
         >>> conf = HadoopConfiguration({})
         >>> app = ApplicationId(cluster_timestamp=1700000000000, id=12345)
-        >>> [d.path for d in app_log_directories(conf, app, "alice")]  # doctest: +NORMALIZE_WHITESPACE
-        ['/tmp/logs/alice/bucket-logs-tfile/2345/application_1700000000000_12345',
-         '/tmp/logs/alice/logs-tfile/application_1700000000000_12345',
-         '/tmp/logs/alice/bucket-logs/2345/application_1700000000000_12345',
-         '/tmp/logs/alice/logs/application_1700000000000_12345']
+        >>> for directory in app_log_directories(conf, app, "alice"):
+        ...     print(directory.path)
+        /tmp/logs/alice/bucket-logs-tfile/2345/application_1700000000000_12345
+        /tmp/logs/alice/logs-tfile/application_1700000000000_12345
+        /tmp/logs/alice/bucket-logs/2345/application_1700000000000_12345
+        /tmp/logs/alice/logs/application_1700000000000_12345
     """
     nm_root = configuration.get_trimmed(NM_ROOT_KEY) or DEFAULT_ROOT
     nm_suffix = configuration.get_trimmed(NM_SUFFIX_KEY, DEFAULT_SUFFIX)

@@ -22,6 +22,7 @@ from skein.logs.node_manager_web import (
     parse_app_containers,
     parse_container_files,
     parse_container_log_files,
+    unwrap_log_file,
 )
 from skein.yarn.records import NodeReport
 
@@ -64,10 +65,13 @@ async def _read_file(
     url = web.log_file(container_id, name)
     async with limit:
         response = await request("GET", url, timeout=timeout)
-    if response.status == _NOT_FOUND:  # rolled over or cleaned up since it was listed
+    if response.status == _NOT_FOUND or 300 <= response.status < 400:
+        # Rolled over or cleaned up since it was listed, or already uploaded
+        # (the NodeManager redirects to the log server): not readable here.
+        log.debug("skipping %s of %s: HTTP %d", name, container_id, response.status)
         return None
     _check(response, url)
-    return response.body.decode("utf-8", "replace")
+    return unwrap_log_file(response.body, container_id, name).decode("utf-8", "replace")
 
 
 async def _node_logs(
@@ -117,7 +121,9 @@ async def read_live_logs(
     """
     results = await asyncio.gather(
         *(
-            _node_logs(node, app_id, NodeManagerWeb(node.http_address, https=https, user=user), timeout)
+            _node_logs(
+                node, app_id, NodeManagerWeb(node.http_address, https=https, user=user), timeout
+            )
             for node in nodes
         ),
         return_exceptions=True,

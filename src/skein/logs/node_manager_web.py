@@ -6,18 +6,21 @@ NodeManager web server (``NMWebServices``)::
     GET /ws/v1/node/apps/<app id>                   {"app": {"containerids": [...]}}
     GET /ws/v1/node/containers/<container id>/logs  {"containerLogsInfo": {"containerLogInfo":
                                                       [{"fileName": ..., "fileSize": ...}]}}
-    GET /ws/v1/node/containerlogs/<container id>/<file>?format=octet-stream   the raw bytes
+    GET /ws/v1/node/containerlogs/<container id>/<file>           the file
 
-Without ``format=octet-stream`` Hadoop 3 wraps a file in a text header and
-footer. Hadoop 2 NodeManagers lack ``/containers/<id>/logs``; there the
-container record's ``containerLogFiles`` names the files instead.
-Jersey's JSON renders a one-element list as a bare value on some versions, so
-the parsers accept both.
+Hadoop 3 NodeManagers wrap the file in the header and footer ``yarn logs``
+prints (``Container: ... LogLength:<n>\nLogContents:\n``, the bytes, then
+``End of LogType:...``), whatever ``format`` is asked for; Hadoop 2 sends the
+bytes alone. :func:`unwrap_log_file` handles both. Hadoop 2 NodeManagers also
+lack ``/containers/<id>/logs``; there the container record's
+``containerLogFiles`` names the files instead. Jersey's JSON renders a
+one-element list as a bare value on some versions, so the parsers accept both.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import quote, urlencode
@@ -29,9 +32,21 @@ __all__ = [
     "parse_app_containers",
     "parse_container_files",
     "parse_container_log_files",
+    "unwrap_log_file",
 ]
 
 _PREFIX: Final = "/ws/v1/node"
+# The header Hadoop 3 puts before a log file's bytes (NMWebServices, as LogToolUtils writes it).
+_ENVELOPE: Final = re.compile(
+    rb"Container: (?P<container>\S+) on \S+\n"
+    rb"LogAggregationType: \w+\n"
+    rb"=+\n"
+    rb"LogType:(?P<name>[^\n]*)\n"
+    rb"(?:LogLastModifiedTime:[^\n]*\n)?"
+    rb"LogLength:(?P<length>\d+)\n"
+    rb"LogContents:\n"
+)
+_END: Final = b"End of LogType:"
 
 
 class NodeManagerWeb:
@@ -46,7 +61,7 @@ class NodeManagerWeb:
         >>> web = NodeManagerWeb("node1:8042", user="alice")
         >>> web.log_file("container_1_0001_01_000001", "std out")
         'http://node1:8042/ws/v1/node/containerlogs/container_1_0001_01_000001/std%20out\
-?format=octet-stream&user.name=alice'
+?user.name=alice'
     """
 
     __slots__ = ("_base", "_query")
@@ -73,16 +88,16 @@ class NodeManagerWeb:
 
     def log_file(self, container_id: str, name: str) -> str:
         """One log file, raw."""
-        return self._url(
-            f"containerlogs/{quote(container_id)}/{quote(name, safe='')}", format="octet-stream"
-        )
+        return self._url(f"containerlogs/{quote(container_id)}/{quote(name, safe='')}")
 
 
 def _json(body: bytes, what: str) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(f"{what}: the NodeManager's answer is not JSON: {body[:80]!r}") from None
+        raise ProtocolError(
+            f"{what}: the NodeManager's answer is not JSON: {body[:80]!r}"
+        ) from None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -147,3 +162,33 @@ def parse_container_files(body: bytes) -> list[str]:
     """
     container = _json(body, "container").get("container") or {}
     return [str(name) for name in _as_list(container.get("containerLogFiles"))]
+
+
+def unwrap_log_file(body: bytes, container_id: str, name: str) -> bytes:
+    """A log file's bytes, without the header and footer Hadoop 3 NodeManagers add.
+
+    A body without that envelope (from a Hadoop 2 NodeManager) is returned as is.
+
+    Example:
+        >>> unwrap_log_file(b"Container: c_1 on node:1\\nLogAggregationType: LOCAL\\n====\\n"
+        ...     b"LogType:stdout\\nLogLastModifiedTime:Wed Nov 25 06:06:50 +0000 2026\\n"
+        ...     b"LogLength:6\\nLogContents:\\nhello\\nEnd of LogType:stdout\\n****\\n\\n",
+        ...     "c_1", "stdout")
+        b'hello\\n'
+        >>> unwrap_log_file(b"plain bytes", "c_1", "stdout")
+        b'plain bytes'
+    """
+    match = _ENVELOPE.match(body)
+    if (
+        match is None
+        or match["container"].decode("utf-8", "replace") != container_id
+        or match["name"].decode("utf-8", "replace") != name
+    ):
+        return body
+    start = match.end()
+    end = start + int(match["length"])
+    if body.startswith(_END, end):
+        return body[start:end]
+    # The file changed size while it was served: keep what came before the footer.
+    footer = body.rfind(b"\n" + _END, start)
+    return body[start : footer + 1] if footer >= 0 else body[start:]

@@ -28,6 +28,7 @@ from skein.hadoop.configuration import HadoopConfiguration
 from skein.hadoop.user import current_user
 from skein.logs.aggregated import read_aggregated_logs
 from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
+from skein.logs.layout import is_log_aggregation_enabled
 from skein.logs.live import read_live_logs
 from skein.logs.model import ApplicationLogs
 from skein.yarn.conversion import enum_from_proto, from_proto
@@ -37,7 +38,9 @@ from skein.yarn.records import ApplicationReport, NodeReport
 
 __all__ = ["LogAggregationStatus", "LogSourceProtocol", "fetch_application_logs"]
 
-_ENDED: Final = frozenset({ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED})
+_ENDED: Final = frozenset(
+    {ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED}
+)
 _FIRST_POLL: Final = 0.5
 _MAX_POLL: Final = 2.0
 
@@ -94,15 +97,16 @@ async def _wait_for_aggregation(
     *,
     timeout: float,
     clock: Callable[[], float],
+    wall_clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
 ) -> LogAggregationStatus | None:
     """Poll until the uploads are no longer in progress or ``timeout`` passes; the last status."""
     deadline = clock() + timeout
     interval = _FIRST_POLL
     status = aggregation_status(report)
-    finish_ms = report.finishTime
+    ended_ago = wall_clock() - report.finishTime / 1000
     while status in _IN_PROGRESS and clock() + interval <= deadline:
-        if status is LogAggregationStatus.NOT_START and time.time() * 1000 - finish_ms > timeout * 1000:
+        if status is LogAggregationStatus.NOT_START and ended_ago > timeout:
             break  # ended long ago and no node ever reported: nothing will come
         await sleep(interval)
         interval = min(interval * 1.5, _MAX_POLL)
@@ -135,6 +139,13 @@ async def _read_aggregated(
                         f"the logs of {app_id} are not aggregated yet (log aggregation is "
                         f"{status} after {timeout:g} s); try again later"
                     ) from exc
+                if status is not None:
+                    raise LogsUnavailableError(f"{exc} (log aggregation {status})") from exc
+                if not is_log_aggregation_enabled(configuration):
+                    raise LogsUnavailableError(
+                        f"{exc}; is log aggregation enabled? "
+                        "(yarn.log-aggregation-enable is not true in this configuration)"
+                    ) from exc
                 raise
         await sleep(_MAX_POLL)
 
@@ -147,6 +158,7 @@ async def fetch_application_logs(
     user: str = "",
     timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> ApplicationLogs:
     """Read the logs of ``app_id``: live from its nodes while it runs, else aggregated.
@@ -158,7 +170,7 @@ async def fetch_application_logs(
         user: read as this user, impersonated by the current one ("" for yourself).
         timeout: seconds to wait for log aggregation to finish; also each HTTP
             step's timeout when reading from the nodes.
-        clock, sleep: time source and sleep, for tests.
+        clock, wall_clock, sleep: monotonic and epoch time sources and sleep, for tests.
 
     Raises:
         ApplicationNotFoundError: the ResourceManager does not know the application.
@@ -175,16 +187,17 @@ async def fetch_application_logs(
         web_user = user or current_user().effective_user
         return await read_live_logs(nodes, app_id, https=https, user=web_user, timeout=timeout)
     status = await _wait_for_aggregation(
-        rm, parsed, report, timeout=timeout, clock=clock, sleep=sleep
+        rm, parsed, report, timeout=timeout, clock=clock, wall_clock=wall_clock, sleep=sleep
     )
     if status is LogAggregationStatus.DISABLED:
         raise _disabled(app_id)
+    me = current_user().effective_user
     return await _read_aggregated(
         configuration,
         app_id,
         report.user,
         status=status,
-        proxy_user=user or None,
+        proxy_user=user if user and user != me else None,
         timeout=timeout,
         clock=clock,
         sleep=sleep,

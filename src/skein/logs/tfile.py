@@ -57,6 +57,8 @@ _TFILE_INDEX: Final = "TFile.index"
 _COMPRESSIONS: Final = ("none", "gz")
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
+# Deflate never expands more than about 1032:1.
+_ZLIB_MAX_RATIO: Final = 1100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +115,9 @@ class _Reader:
 
     def read_bytes(self, count: int) -> bytes:
         if count < 0 or count > len(self._data) - self._offset:
-            raise self.error(f"needed {count} bytes, {len(self._data) - self._offset} left", self._offset)
+            raise self.error(
+                f"needed {count} bytes, {len(self._data) - self._offset} left", self._offset
+            )
         start = self._offset
         self._offset += count
         return bytes(self._data[start : self._offset])
@@ -231,24 +235,12 @@ def is_tfile(data: bytes) -> bool:
 
 
 def _decompress(block: bytes, compression: str, raw_size: int, where: str) -> bytes:
+    if raw_size < 0:
+        raise DecodeError(f"{where}: negative raw size {raw_size}")
     if compression == "none":
         raw = block
     elif compression == "gz":
-        # Hadoop finishes the zlib stream when a block is flushed; be ready for
-        # more than one stream, and never inflate past the announced size.
-        parts: list[bytes] = []
-        rest, budget = block, raw_size + 1
-        while rest and budget > 0:
-            inflater = zlib.decompressobj()
-            try:
-                parts.append(inflater.decompress(rest, budget))
-            except zlib.error as exc:
-                raise DecodeError(f"{where}: bad gz data ({exc})") from None
-            if not inflater.eof:
-                raise DecodeError(f"{where}: truncated gz data")
-            budget -= len(parts[-1])
-            rest = inflater.unused_data
-        raw = b"".join(parts)
+        raw = _inflate(block, raw_size, where)
     else:
         raise UnsupportedLogFormatError(
             f"{where} is compressed with {compression!r}; supported: {', '.join(_COMPRESSIONS)}"
@@ -256,6 +248,28 @@ def _decompress(block: bytes, compression: str, raw_size: int, where: str) -> by
     if len(raw) != raw_size:
         raise DecodeError(f"{where}: {len(raw)} bytes after decompression, expected {raw_size}")
     return raw
+
+
+def _inflate(block: bytes, raw_size: int, where: str) -> bytes:
+    # Hadoop finishes the zlib stream whenever a block is flushed, so a block
+    # may hold several; and never inflate past the announced size (nor past
+    # zlib's best ratio, which also keeps the limit a machine-sized integer).
+    budget = min(raw_size, _ZLIB_MAX_RATIO * len(block)) + 1
+    parts: list[bytes] = []
+    rest = block
+    while rest:
+        inflater = zlib.decompressobj()
+        try:
+            parts.append(inflater.decompress(rest, budget))
+        except zlib.error as exc:
+            raise DecodeError(f"{where}: bad gz data ({exc})") from None
+        budget -= len(parts[-1])
+        if budget <= 0:
+            raise DecodeError(f"{where}: inflates to more than the announced {raw_size} bytes")
+        if not inflater.eof:
+            raise DecodeError(f"{where}: truncated gz data")
+        rest = inflater.unused_data
+    return b"".join(parts)
 
 
 def _block(data: bytes, region: _Region, limit: int, compression: str, where: str) -> bytes:
