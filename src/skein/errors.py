@@ -8,11 +8,19 @@ original chained as ``__cause__``::
     SkeinError
     ├── SkeinConfigurationError      bad Hadoop configuration or skein settings (names the file/key)
     ├── ConnectionError              a server could not be reached (also a builtin ConnectionError)
-    │   └── TimeoutError             a call or connection did not finish in time
+    │   ├── TimeoutError             a call or connection did not finish in time
+    │   ├── ApplicationNotRunningError  the application is not (or no longer) running
+    │   └── DriverNotRunningError    Skein 0.8 name, kept for compatibility; never raised
+    ├── ApplicationError             the application master failed a call (gRPC INTERNAL, ...)
+    ├── DriverError                  Skein 0.8 name, kept for compatibility; never raised
+    ├── LogsUnavailableError         logs are not there (yet) (also a ValueError)
+    │   └── UnsupportedLogFormatError   logs in a format skein cannot read
     ├── ProtocolError                the peer broke the wire protocol (garbage, bad frame)
     │   └── DecodeError              bytes that do not decode (truncated, bad Writable/token file)
     ├── AuthenticationError          SASL negotiation or credentials failed
     ├── SpecError                    an invalid application specification (names the field path)
+    ├── KeyValueError                a key-value request the store refuses (also a ValueError;
+    │                                defined in ``skein.kvstore.errors``)
     ├── FileNotFoundError            no such file or directory (also a builtin FileNotFoundError)
     ├── FileExistsError              the file already exists (also a builtin FileExistsError)
     ├── RemoteError                  a Hadoop server answered a call with a Java exception
@@ -38,12 +46,17 @@ import json
 
 __all__ = [
     "AccessControlError",
+    "ApplicationError",
     "ApplicationNotFoundError",
+    "ApplicationNotRunningError",
     "AuthenticationError",
     "ConnectionError",
     "DecodeError",
+    "DriverError",
+    "DriverNotRunningError",
     "FileExistsError",
     "FileNotFoundError",
+    "LogsUnavailableError",
     "ProtocolError",
     "QueueNotFoundError",
     "RemoteError",
@@ -54,6 +67,7 @@ __all__ = [
     "StandbyError",
     "TestClusterError",
     "TimeoutError",
+    "UnsupportedLogFormatError",
 ]
 
 
@@ -71,6 +85,39 @@ class ConnectionError(SkeinError, builtins.ConnectionError):
 
 class TimeoutError(ConnectionError, builtins.TimeoutError):
     """A connection or call did not complete within its timeout."""
+
+
+class ApplicationNotRunningError(ConnectionError):
+    """The application is not running, so its master cannot be reached (ended, or not begun)."""
+
+
+class DriverNotRunningError(ConnectionError):
+    """Kept from Skein 0.8, whose Java driver could be missing. There is no driver: never raised."""
+
+
+class ApplicationError(SkeinError):
+    """The application master failed a call for a reason of its own (not the caller's input)."""
+
+
+class DriverError(SkeinError):
+    """Kept from Skein 0.8, which raised it for errors in its Java driver. Never raised."""
+
+
+class LogsUnavailableError(SkeinError, ValueError):
+    """The logs are not there (yet): aggregation is disabled, unfinished, or found nothing.
+
+    Also a ``ValueError``, which is what Skein 0.8 raised when logs were not available.
+
+    Example:
+        >>> raise LogsUnavailableError("log aggregation is disabled")
+        Traceback (most recent call last):
+        ...
+        skein.errors.LogsUnavailableError: log aggregation is disabled
+    """
+
+
+class UnsupportedLogFormatError(LogsUnavailableError):
+    """The logs exist in a format skein cannot read (IFile, LZO compression, HAR archives)."""
 
 
 class ProtocolError(SkeinError):

@@ -20,9 +20,9 @@ Example:
 
 from __future__ import annotations
 
+from skein.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.logs.aggregated import read_aggregated_logs
 from skein.logs.aggregated_format import AggregatedLog, LogFile, parse_aggregated_log
-from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.logs.live import read_live_logs
 from skein.logs.model import ApplicationLogs, ContainerLogs
 from skein.logs.retrieval import LogAggregationStatus, fetch_application_logs

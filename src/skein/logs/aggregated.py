@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from skein.errors import FileNotFoundError
+from skein.errors import FileNotFoundError, LogsUnavailableError, UnsupportedLogFormatError
 from skein.fs import FileStatus, FileSystem, filesystem_for
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.logs.aggregated_format import parse_aggregated_log
-from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.logs.layout import AppLogDirectory, app_log_directories, is_node_file, node_of
 from skein.logs.model import ApplicationLogs, ContainerLogs
 from skein.yarn.ids import ApplicationId

@@ -15,7 +15,7 @@ UTF-8) and whose values are:
 The ``IFile`` format (``LogAggregationIndexedFileController``) is different: it
 starts with a 36-character UUID and keeps its index as Java-serialized objects,
 which skein does not decode; :func:`parse_aggregated_log` recognises it and
-raises :class:`~skein.logs.errors.UnsupportedLogFormatError`.
+raises :class:`~skein.errors.UnsupportedLogFormatError`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from skein.errors import DecodeError
-from skein.logs.errors import UnsupportedLogFormatError
+from skein.errors import DecodeError, UnsupportedLogFormatError
 from skein.logs.tfile import is_tfile, parse_tfile
 
 __all__ = ["AggregatedLog", "LogFile", "decode_java_utf", "parse_aggregated_log"]

@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Protocol
 
 from skein._proto.yarn import yarn_protos_pb2 as pb
+from skein.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.hadoop.user import current_user
 from skein.logs.aggregated import read_aggregated_logs
-from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.logs.layout import is_log_aggregation_enabled
 from skein.logs.live import read_live_logs
 from skein.logs.model import ApplicationLogs

@@ -30,7 +30,7 @@ TFile's VInt/VLong (``tfile.Utils``) is its own encoding, unlike Hadoop's
 ``WritableUtils``: see :func:`decode_tfile_vlong`. Blocks are compressed with
 ``none`` or ``gz`` (zlib streams, as Hadoop's ``DefaultCodec`` writes them);
 ``lzo`` needs a codec Hadoop itself does not ship and is refused with
-:class:`~skein.logs.errors.UnsupportedLogFormatError`.
+:class:`~skein.errors.UnsupportedLogFormatError`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Final, final
 
-from skein.errors import DecodeError
-from skein.logs.errors import UnsupportedLogFormatError
+from skein.errors import DecodeError, UnsupportedLogFormatError
 
 __all__ = ["BCFILE_MAGIC", "TFile", "TFileEntry", "decode_tfile_vlong", "is_tfile", "parse_tfile"]
 

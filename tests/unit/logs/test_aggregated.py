@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from skein.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.logs.aggregated import read_aggregated_logs
-from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
 
 APP_ID = "application_1795586012926_0034"
 GZ_APP_ID = "application_1700000000000_0007"

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-from skein.errors import DecodeError
+from skein.errors import DecodeError, UnsupportedLogFormatError
 from skein.logs.aggregated_format import (
     AggregatedLog,
     LogFile,
     decode_java_utf,
     parse_aggregated_log,
 )
-from skein.logs.errors import UnsupportedLogFormatError
 
 SECTION = re.compile(
     rb"Container: (?P<container>\S+) on \S+\n"

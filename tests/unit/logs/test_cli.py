@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from skein.cli import main as cli
-from skein.errors import ApplicationNotFoundError
-from skein.logs.errors import LogsUnavailableError
+from skein.errors import ApplicationNotFoundError, LogsUnavailableError
 from skein.logs.model import ApplicationLogs, ContainerLogs
 
 APP = "application_1_0001"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from skein._proto.yarn import yarn_protos_pb2 as pb
+from skein.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.logs import retrieval
-from skein.logs.errors import LogsUnavailableError, UnsupportedLogFormatError
 from skein.logs.model import ApplicationLogs, ContainerLogs
 from skein.yarn.enums import NodeState
 from skein.yarn.ids import ApplicationId

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from skein.errors import DecodeError
-from skein.logs.errors import UnsupportedLogFormatError
+from skein.errors import DecodeError, UnsupportedLogFormatError
 from skein.logs.tfile import BCFILE_MAGIC, decode_tfile_vlong, is_tfile, parse_tfile
 
 # Printed by Hadoop 3.5.0's tfile.Utils.writeVLong (LogsInterop.java vlong ...).
