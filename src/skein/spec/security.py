@@ -181,10 +181,11 @@ class Security(SpecObject):
         """
         os.makedirs(directory, mode=0o700, exist_ok=True)
         cert_path, key_path = (os.path.join(directory, name) for name in (_CERT_FILE, _KEY_FILE))
-        contents = {cert_path: self.cert_pem(), key_path: self.key_pem()}
+        # The key first: a reader that finds the certificate then finds its key too.
+        contents = {key_path: self.key_pem(), cert_path: self.cert_pem()}
         with _locked(os.path.join(directory, _LOCK_FILE)):
             if not force:
-                for path in contents:
+                for path in (cert_path, key_path):
                     if os.path.exists(path):
                         raise FileExistsError(path, f"TLS credentials file exists: {path}")
             for path, data in contents.items():
@@ -201,11 +202,19 @@ def _read_local(path: str) -> bytes:
 
 
 def _write_private(path: str, data: bytes) -> None:
-    # Created with 0600 from the start: the key is never readable by others, even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    os.chmod(path, 0o600)  # an existing file kept its old mode through O_CREAT
+    # Written to a temporary name, then renamed: readers that do not take the
+    # lock (from_directory) see either no file or a whole one, never a partial key.
+    # Created 0600 from the start, so the key is never readable by others, even briefly.
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @contextlib.contextmanager
