@@ -341,7 +341,14 @@ def test_a_lost_nodemanager_has_its_containers_restarted_elsewhere(
     }
     app_id, placed, victim = placed_away_from_master(client, spec)
     stopped = node_name(victim)
+    app = client.connect(app_id)
     try:
+        # Each container owns a key: those on the lost node must go with them.
+        containers = app.get_containers()
+        for container in containers:
+            app.kv.put(f"owned/{container.id}", b"1", owner=container.id)
+        lost = {c.id for c in containers if c.yarn_container_id in placed[victim]}
+        assert lost
         hadoop_cluster.stop_node(stopped)
         # The master sees the containers complete and asks for replacements,
         # which can only land on the remaining node.
@@ -352,6 +359,9 @@ def test_a_lost_nodemanager_has_its_containers_restarted_elsewhere(
         )
         assert not placed[victim] & set().union(*survivors.values())
         assert client.application_report(app_id).state == "RUNNING"
+        kept = {key.removeprefix("owned/") for key in app.kv.list_keys(prefix="owned/")}
+        assert kept == {c.id for c in containers} - lost
     finally:
+        app.close()
         hadoop_cluster.start_node(stopped)
         client.kill_application(app_id)

@@ -1,7 +1,8 @@
 """Entry point of the ``skein`` command.
 
-Command groups mirror the Python API: ``application``, ``node``, ``queue``,
-plus Skein 0.8's ``driver`` group, kept as harmless no-ops (there is no driver).
+Command groups mirror the Python API: ``application``, ``container``, ``kv``,
+``node``, ``queue``, ``config``, plus Skein 0.8's ``driver`` group, kept as
+harmless no-ops (there is no driver).
 Errors print ``Error: <message>`` to stderr and exit 1.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import skein
 from skein.cli.output import format_table, humanize_timedelta, to_json
+from skein.cli.running import add_application_commands, add_config, add_container, add_kv
 from skein.errors import SkeinError
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
 
@@ -212,6 +214,7 @@ def _add_application(sub: Any) -> None:
     mv.set_defaults(handler=_application_mv)
 
     _add_application_logs(commands)
+    add_application_commands(commands)
 
 
 # -- node and queue --------------------------------------------------------------
@@ -312,7 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skein {skein.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_application(sub)
+    add_container(sub)
+    add_kv(sub)
     _add_node_and_queue(sub)
+    add_config(sub)
     _add_driver(sub)
     return parser
 
@@ -329,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         return handler(args)
+    except KeyError as exc:
+        print(f"Error: Key {exc.args[0]!r} is not set", file=sys.stderr)
+        return 1
     except (SkeinError, ValueError, TypeError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 from skein.client.time_filters import parse_time_bound, to_millis
 from skein.errors import ApplicationNotFoundError, QueueNotFoundError, RemoteError
 from skein.hadoop.configuration import HadoopConfiguration, load_configuration
-from skein.spec import ApplicationSpec
+from skein.spec import ApplicationSpec, Security
 from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.ids import ApplicationId
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
 from skein.yarn.resource_manager import ResourceManagerProtocol, RpcChannel
 
 if TYPE_CHECKING:
+    from skein.client.async_application_client import AsyncApplicationClient
     from skein.logs import ApplicationLogs
 
 __all__ = ["AsyncClient"]
@@ -35,6 +36,14 @@ log = logging.getLogger(__name__)
 SKEIN_APPLICATION_TYPE = "skein"
 """The YARN application type of applications submitted by skein."""
 
+_STARTING_STATES = frozenset(
+    {
+        ApplicationState.NEW,
+        ApplicationState.NEW_SAVING,
+        ApplicationState.SUBMITTED,
+        ApplicationState.ACCEPTED,
+    }
+)
 _FINISHED_STATES = frozenset(
     {ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED}
 )
@@ -54,6 +63,14 @@ def _states(
     return tuple(ApplicationState(s) if isinstance(s, str) else s for s in states)
 
 
+def _as_spec(spec: ApplicationSpec | str | os.PathLike[str] | Mapping[str, Any]) -> ApplicationSpec:
+    if isinstance(spec, Mapping):
+        return ApplicationSpec.from_dict(spec)
+    if isinstance(spec, ApplicationSpec):
+        return spec
+    return ApplicationSpec.from_file(spec)
+
+
 def _parse_app_id(app_id: str) -> ApplicationId:
     try:
         return ApplicationId.parse(app_id)
@@ -69,6 +86,9 @@ class AsyncClient:
             ``HADOOP_CONF_DIR``/``YARN_CONF_DIR``/``HADOOP_HOME``).
         channel: an RPC channel to the ResourceManager's client protocol; built
             from the configuration when not given (tests and tools may pass one).
+        security: the credentials to reach applications' masters with, and to
+            give applications whose spec sets none (default: the user's, from
+            ``~/.skein``, made on first use).
 
     Example:
         >>> async with AsyncClient() as client:  # doctest: +SKIP
@@ -81,8 +101,10 @@ class AsyncClient:
         configuration: HadoopConfiguration | None = None,
         *,
         channel: RpcChannel | None = None,
+        security: Security | None = None,
     ) -> None:
         self.configuration = configuration or load_configuration()
+        self._security = security
         self._channel = channel if channel is not None else self._connect()
         self._rm = ResourceManagerProtocol(self._channel)
 
@@ -252,15 +274,18 @@ class AsyncClient:
         from skein.client.staging import check_local_files
         from skein.client.submission import check_queue, submit_application
 
-        if isinstance(spec, Mapping):
-            spec = ApplicationSpec.from_dict(spec)
-        elif not isinstance(spec, ApplicationSpec):
-            spec = ApplicationSpec.from_file(spec)
+        spec = _as_spec(spec)
         check_local_files(spec)
         check_queue(spec.queue, await self.get_child_queues(spec.queue))
+        # Applications whose spec sets no credentials get this client's, so it
+        # can reach their masters (None: the user's default, made on first use).
         if not spec.user:
             return await submit_application(
-                self._rm, spec, self.configuration, show_progress=show_progress
+                self._rm,
+                spec,
+                self.configuration,
+                show_progress=show_progress,
+                security=self._security,
             )
         channel = resource_manager_channel(self.configuration, proxy_user=spec.user)
         try:
@@ -269,6 +294,7 @@ class AsyncClient:
                 spec,
                 self.configuration,
                 show_progress=show_progress,
+                security=self._security,
             )
         finally:
             await channel.aclose()
@@ -294,6 +320,96 @@ class AsyncClient:
                 raise TimeoutError(f"{app_id} is still {report.state} after {timeout} s")
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, 2.0)
+
+    @property
+    def security(self) -> Security:
+        """The credentials for applications' masters (the user's default unless given)."""
+        if self._security is None:
+            self._security = Security.from_default()
+        return self._security
+
+    async def master_address(
+        self, app_id: str, *, wait: bool = True, timeout: float | None = None
+    ) -> str:
+        """The ``host:port`` of running application ``app_id``'s master.
+
+        Args:
+            app_id: the application.
+            wait: wait while the application is still starting (SUBMITTED or ACCEPTED).
+            timeout: give up waiting after this many seconds (default: no limit).
+
+        Raises:
+            ApplicationNotRunningError: the application is not running (it has
+                finished, or is still starting and ``wait`` is false).
+            TimeoutError: still starting after ``timeout`` seconds.
+        """
+        from skein.errors import ApplicationNotRunningError, TimeoutError
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = 0.2
+        while True:
+            report = await self.application_report(app_id)
+            if report.state not in _STARTING_STATES or not wait:
+                break
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise TimeoutError(f"{app_id} is still {report.state} after {timeout} s")
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, 1.0)
+        if report.state is not ApplicationState.RUNNING or report.port <= 0:
+            raise ApplicationNotRunningError(
+                f"{app_id} is not running. Application state: {report.state}"
+            )
+        return f"{report.host}:{report.port}"
+
+    async def connect(
+        self,
+        app_id: str,
+        wait: bool = True,
+        security: Security | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> AsyncApplicationClient:
+        """Connect to running application ``app_id``'s master.
+
+        Args:
+            app_id: the application.
+            wait: wait while the application is still starting.
+            security: its credentials (default: this client's).
+            timeout: give up waiting for it to start after this many seconds.
+
+        Raises:
+            ApplicationNotRunningError: it is not running (see :meth:`master_address`).
+
+        Example:
+            >>> app = await client.connect("application_1700000000000_0001")  # doctest: +SKIP
+            >>> await app.get_containers()  # doctest: +SKIP
+        """
+        from skein.client.async_application_client import AsyncApplicationClient
+
+        address = await self.master_address(app_id, wait=wait, timeout=timeout)
+        return AsyncApplicationClient(address, app_id, security or self.security)
+
+    async def submit_and_connect(
+        self,
+        spec: ApplicationSpec | str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> AsyncApplicationClient:
+        """Submit an application and connect to its master once it runs.
+
+        The application is killed if connecting fails.
+
+        Args:
+            spec: as for :meth:`submit`.
+            timeout: give up waiting for it to start after this many seconds.
+        """
+        spec = _as_spec(spec)
+        app_id = await self.submit(spec)
+        try:
+            return await self.connect(app_id, security=spec.master.security, timeout=timeout)
+        except BaseException:
+            await asyncio.shield(self.kill_application(app_id))
+            raise
 
     async def kill_application(self, app_id: str, user: str = "") -> None:
         """Kill application ``app_id``.

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from skein.client.async_client import AsyncClient
 from skein.client.background_loop import BackgroundLoop
 from skein.hadoop.configuration import HadoopConfiguration
-from skein.spec import ApplicationSpec
+from skein.spec import ApplicationSpec, Security
 from skein.yarn.enums import ApplicationState, NodeState
 from skein.yarn.records import ApplicationReport, NodeReport, Queue
 
 if TYPE_CHECKING:
+    from skein.client.application_client import ApplicationClient
     from skein.logs import ApplicationLogs
 
 __all__ = ["Client"]
@@ -58,13 +59,12 @@ class Client:
         if (keytab is None) != (principal is None):
             raise ValueError("keytab and principal must be specified together")
         self.address = address
-        self.security = security
         self.keytab = keytab
         self.principal = principal
         self._loop = BackgroundLoop()
 
         async def create() -> AsyncClient:
-            return AsyncClient(configuration)
+            return AsyncClient(configuration, security=security)
 
         try:
             self._async = self._loop.run(create())
@@ -170,6 +170,51 @@ class Client:
             ...     app_id = client.submit("hello_world.yaml")
         """
         return self._loop.run(self._async.submit(spec, show_progress=show_progress))
+
+    @property
+    def security(self) -> Security:
+        """The credentials for applications' masters (the user's default unless given)."""
+        return self._async.security
+
+    def connect(
+        self,
+        app_id: str,
+        wait: bool = True,
+        security: Security | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ApplicationClient:
+        """Connect to running application ``app_id``; see :meth:`AsyncClient.connect`.
+
+        Example:
+            >>> app = client.connect("application_1700000000000_0001")  # doctest: +SKIP
+            >>> app.get_containers()  # doctest: +SKIP
+        """
+        from skein.client.application_client import ApplicationClient
+
+        address = self._loop.run(self._async.master_address(app_id, wait=wait, timeout=timeout))
+        return ApplicationClient(address, app_id, security or self.security)
+
+    def submit_and_connect(
+        self,
+        spec: ApplicationSpec | str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> ApplicationClient:
+        """Submit an application and connect to it; killed if connecting fails.
+
+        Example:
+            >>> app = client.submit_and_connect("dask.yaml")  # doctest: +SKIP
+        """
+        from skein.client.async_client import _as_spec
+
+        spec = _as_spec(spec)
+        app_id = self.submit(spec)
+        try:
+            return self.connect(app_id, security=spec.master.security, timeout=timeout)
+        except BaseException:
+            self.kill_application(app_id)
+            raise
 
     def wait(self, app_id: str, timeout: float | None = None) -> ApplicationReport:
         """Block until ``app_id`` has finished; see :meth:`AsyncClient.wait`."""

@@ -1,17 +1,24 @@
 """The application master's runtime: one zip that a bare system ``python3`` can run.
 
 YARN nodes need nothing installed: the client ships ``skein`` itself plus
-protobuf's pure-Python implementation, and the master container runs
-``python3 -m skein.master`` with the zip on ``PYTHONPATH``. The zip is
+protobuf's pure-Python implementation and the master's gRPC stack (grpclib,
+h2, hpack, hyperframe, multidict and typing_extensions), all taken from the
+client's installed packages, and the master container runs
+``python3 -m skein.master`` with the zip on ``PYTHONPATH``. Their license
+texts travel along under ``licenses/<distribution>/``. The zip is
 deterministic (sorted entries, fixed timestamps and modes), so its SHA-256
 names it in the staging cache and an unchanged client uploads nothing on the
 next submission.
 
 What is left out, and why:
 
-* compiled extension modules (protobuf's ``upb`` backend): they match the
-  client's Python, not the node's; ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python``
-  selects the pure-Python backend instead;
+* compiled extension modules (protobuf's ``upb`` backend, multidict's
+  ``_multidict``): they match the client's Python, not the node's;
+  ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python`` and
+  ``MULTIDICT_NO_EXTENSIONS=1`` in the master's environment select the
+  pure-Python code instead;
+* grpclib's optional services and protoc plugin (channelz, health,
+  reflection, plugin): the master does not use them;
 * ``skein.testcluster`` and ``skein.testing``: test tooling, never run in a container;
 * bytecode: Python compiles sources from a zip in memory at import.
 
@@ -23,10 +30,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Final
 
@@ -34,6 +43,20 @@ __all__ = ["RuntimeBundle", "build_runtime_bundle"]
 
 _TIMESTAMP: Final = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 _EXCLUDED_PACKAGES: Final = frozenset({"testcluster", "testing"})
+
+# The master's gRPC stack: each pure-Python package, with the subpackages left out.
+_LIBRARIES: Final = {
+    "grpclib": frozenset({"channelz", "health", "plugin", "reflection"}),
+    "h2": frozenset(),
+    "hpack": frozenset(),
+    "hyperframe": frozenset(),
+    "multidict": frozenset(),
+}
+_MODULES: Final = ("typing_extensions",)  # single-file modules
+
+# Distributions whose code the zip carries, for their license texts.
+_DISTRIBUTIONS: Final = ("protobuf", *_LIBRARIES, *_MODULES)
+_LICENSE_MARKERS: Final = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +105,27 @@ def _protobuf_files() -> Iterator[tuple[str, Path]]:
         yield name, path
 
 
+def _library_files() -> Iterator[tuple[str, Path]]:
+    for package, excluded in _LIBRARIES.items():
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for name, path in _package_files(root, package):
+            parts = name.split("/")
+            if len(parts) > 2 and parts[1] in excluded:
+                continue
+            yield name, path
+    for module in _MODULES:
+        path = Path(importlib.import_module(module).__file__ or "")
+        yield path.name, path
+
+
+def _license_files() -> Iterator[tuple[str, Path]]:
+    for distribution in _DISTRIBUTIONS:
+        dist = metadata.distribution(distribution)
+        for file in dist.files or ():
+            if any(marker in file.name.upper() for marker in _LICENSE_MARKERS):
+                yield f"licenses/{distribution}/{file.name}", Path(str(dist.locate_file(file)))
+
+
 def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=_TIMESTAMP)
     info.external_attr = 0o644 << 16
@@ -104,6 +148,8 @@ def build_runtime_bundle() -> RuntimeBundle:
 
     entries = dict(_skein_files())
     entries.update(_protobuf_files())
+    entries.update(_library_files())
+    entries.update(_license_files())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _write_entry(archive, "google/__init__.py", b"")

@@ -12,7 +12,13 @@ timestamp, and each service carries its script as the file ``.skein.sh``
 * files already on the cluster's filesystem (or another one YARN can read)
   are referenced in place, their size and timestamp looked up;
 * the master's runtime zip is kept in ``~/.skein/cache`` by content hash and
-  shared by every application, so an unchanged client uploads it once.
+  shared by every application, so an unchanged client uploads it once;
+* the application's TLS credentials (``master.security``, else the user's
+  default pair) are written to ``.skein.crt`` and ``.skein.pem`` in the staging
+  directory (mode 0600, folder 0700) and localized, PRIVATE, as ``./.skein.crt``
+  and ``./.skein.pem`` into the master's and every service container's working
+  directory. The staged spec refers to those files and holds no key material:
+  its ``master.security`` is cleared.
 
 Everything the spec names is checked before the first byte is sent: a missing
 local file is a :class:`~skein.errors.SpecError` naming its field.
@@ -32,15 +38,18 @@ from urllib.parse import quote
 
 from skein.client.progress import UploadProgress
 from skein.client.runtime_bundle import RuntimeBundle
+from skein.container_properties import CERT_FILE, KEY_FILE
 from skein.errors import FileNotFoundError, SkeinConfigurationError, SpecError
 from skein.fs import FileStatus, FileSystem, filesystem_for, stage_file
 from skein.fs.uri import parse_fs_uri
 from skein.hadoop.configuration import HadoopConfiguration
-from skein.spec import ApplicationSpec, File, FileType, FileVisibility, Master, Service
+from skein.spec import ApplicationSpec, File, FileType, FileVisibility, Master, Security, Service
 
 __all__ = [
     "CACHE_DIR",
+    "CERT_FILE",
     "HADOOP_FILE",
+    "KEY_FILE",
     "RUNTIME_FILE",
     "SCRIPT_FILE",
     "SPEC_FILE",
@@ -90,7 +99,8 @@ class StagedApplication:
         spec: the staged specification (full URIs, sizes, timestamps, ``.skein.sh``).
         directory: the staging directory's URI.
         master_files: the master container's local files, by target name: the
-            runtime, the staged spec, the Hadoop configuration and ``master.files``.
+            runtime, the staged spec, the Hadoop configuration, the credentials
+            and ``master.files``.
         runtime_uploaded: whether the runtime zip had to be uploaded (False
             when the cache already held it).
     """
@@ -242,6 +252,31 @@ async def _stage_runtime(fs: FileSystem, bundle: RuntimeBundle) -> tuple[File, b
     return runtime, uploaded
 
 
+def _credentials(spec: ApplicationSpec, default: Security | None) -> dict[str, bytes]:
+    """The application's certificate and key, read now so a bad file fails before staging."""
+    security = spec.master.security or default or Security.from_default()
+    try:
+        return {CERT_FILE: security.cert_pem(), KEY_FILE: security.key_pem()}
+    except OSError as exc:
+        if spec.master.security is None:
+            raise  # the user's default credentials, not the spec, are at fault
+        raise SpecError(
+            f"cannot read TLS credentials: {exc.strerror or exc}", ("master", "security")
+        ) from None
+
+
+async def _stage_credentials(stager: _Stager, pems: Mapping[str, bytes]) -> dict[str, File]:
+    staged = {}
+    for target, pem in pems.items():
+        file = await stager.write(target, pem)  # 0600, in the 0700 staging directory
+        # PRIVATE: a NodeManager shares the localized copy with this user's
+        # applications only, never with other users'.
+        staged[target] = dataclasses.replace(
+            file, type=FileType.FILE, visibility=FileVisibility.PRIVATE
+        )
+    return staged
+
+
 async def _resolve_all(
     stager: _Stager, files: Mapping[str, File], parts: tuple[str | int, ...]
 ) -> dict[str, File]:
@@ -260,6 +295,7 @@ async def stage_application(
     bundle: RuntimeBundle,
     environ: Mapping[str, str] | None = None,
     show_progress: bool = True,
+    security: Security | None = None,
 ) -> StagedApplication:
     """Upload what ``spec`` needs into a new staging directory and return the staged spec.
 
@@ -274,11 +310,15 @@ async def stage_application(
         bundle: the master runtime.
         environ: the client's environment, for ``LANG`` (default: ``os.environ``).
         show_progress: draw a progress line on a terminal for slow uploads.
+        security: the credentials for an application whose spec sets no
+            ``master.security`` (default: the user's, :meth:`Security.from_default`).
 
     Raises:
-        SpecError: a file the spec names is missing, before anything is uploaded.
+        SpecError: a file the spec names is missing, or ``master.security``
+            cannot be read, before anything is uploaded.
     """
     local_files = check_local_files(spec)
+    credentials = _credentials(spec, security)
     env = os.environ if environ is None else environ
     await fs.home_directory()  # so that relative paths can be qualified
     await fs.mkdirs(".skein", 0o700)
@@ -296,21 +336,27 @@ async def stage_application(
         if progress is not None:
             progress.close()
 
+    credential_files = await _stage_credentials(stager, credentials)
+    runtime, runtime_uploaded = await _stage_runtime(fs, bundle)
     lang = {"LANG": env["LANG"]} if env.get("LANG") else {}
     services: dict[str, Service] = {}
     for name, service in spec.services.items():
         files = await _resolve_all(stager, service.files, ("services", name, "files"))
         script = await stager.write(f"scripts/{quote(name, safe='')}.sh", service.script.encode())
         services[name] = dataclasses.replace(
-            service, files={**files, SCRIPT_FILE: script}, env={**lang, **service.env}
+            service,
+            # The runtime zip too: a bare python3 in the container can then run
+            # skein (PYTHONPATH=.skein.am.zip), e.g. to reach the master's API.
+            files={**files, SCRIPT_FILE: script, RUNTIME_FILE: runtime, **credential_files},
+            env={**lang, **service.env},
         )
     master_files = await _resolve_all(stager, spec.master.files, ("master", "files"))
-    master: Master = dataclasses.replace(spec.master, files=master_files)
+    master: Master = dataclasses.replace(spec.master, files=master_files, security=None)
     staged = dataclasses.replace(spec, master=master, services=services)
 
-    runtime, runtime_uploaded = await _stage_runtime(fs, bundle)
     properties = {key: value for key in configuration if (value := configuration.raw(key))}
     support = {
+        **credential_files,
         RUNTIME_FILE: runtime,
         SPEC_FILE: await stager.write(SPEC_FILE, staged.to_json().encode()),
         HADOOP_FILE: await stager.write(

@@ -24,7 +24,7 @@ from skein.errors import SpecError
 from skein.fs import FileSystem, filesystem_for
 from skein.hadoop.configuration import HadoopConfiguration
 from skein.hadoop.user import current_user
-from skein.spec import ApplicationSpec, Resources
+from skein.spec import ApplicationSpec, Resources, Security
 from skein.yarn.ids import ApplicationId
 from skein.yarn.launch import application_acls, environment, local_resources, resource_proto
 from skein.yarn.records import Queue
@@ -78,6 +78,9 @@ def _master_environment(
     env.update(
         PYTHONPATH=f"$PWD/{RUNTIME_FILE}",
         PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",
+        # The runtime zip has multidict's pure-Python code only, and multidict
+        # reads this when first imported (by grpclib, on `import skein`).
+        MULTIDICT_NO_EXTENSIONS="1",
         SKEIN_APPLICATION_ID=app_id,
         SKEIN_STAGING_DIR=staging_uri,
         HADOOP_USER_NAME=user,
@@ -95,11 +98,13 @@ async def submit_application(
     fs: FileSystem | None = None,
     show_progress: bool = True,
     environ: Mapping[str, str] | None = None,
+    security: Security | None = None,
 ) -> str:
     """Submit ``spec`` through ``rm`` (a channel acting as the application's user).
 
     The caller has checked the local files (:func:`~skein.client.staging.check_local_files`)
-    and the queue (:func:`check_queue`) already.
+    and the queue (:func:`check_queue`) already. The application's credentials
+    are ``spec.master.security``, else ``security``, else the user's default.
 
     Returns:
         The new application's id.
@@ -126,6 +131,7 @@ async def submit_application(
             bundle=bundle,
             environ=env,
             show_progress=show_progress,
+            security=security,
         )
         launch = pb.ContainerLaunchContextProto(
             localResources=local_resources(staged.master_files),

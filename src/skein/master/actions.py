@@ -143,10 +143,13 @@ class Finish:
     Attributes:
         status: SUCCEEDED, FAILED or KILLED.
         diagnostics: the explanation YARN shows.
+        final: no further attempt even if the status is not SUCCEEDED (a
+            user's shutdown is what the user wants, not a failure to retry).
     """
 
     status: FinalStatus
     diagnostics: str
+    final: bool = False
 
 
 Action: TypeAlias = (

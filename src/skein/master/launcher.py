@@ -34,8 +34,12 @@ DRIVER_LOG: Final = "application.driver.log"
 
 # Set by the launch contract for the master's own Python; a master script
 # running the user's Python must not inherit them (as Skein 0.8 removed CLASSPATH).
-_MASTER_ONLY: Final = ("PYTHONPATH", "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION")
-_PASSED_ON: Final = ("LANG", "HADOOP_USER_NAME")
+_MASTER_ONLY: Final = (
+    "PYTHONPATH",
+    "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION",
+    "MULTIDICT_NO_EXTENSIONS",
+)
+_PASSED_ON: Final = ("LANG", "HADOOP_USER_NAME", "SKEIN_APPMASTER_ADDRESS")
 
 
 def service_command(service: str) -> str:
@@ -68,7 +72,8 @@ def container_environment(
 
     The service's ``env``, then the overrides of ``add_container``, then
     ``SKEIN_APPLICATION_ID``, ``SKEIN_CONTAINER_ID``, ``SKEIN_RESOURCE_MEMORY``,
-    ``SKEIN_RESOURCE_VCORES``, and the master's ``LANG`` and ``HADOOP_USER_NAME``.
+    ``SKEIN_RESOURCE_VCORES``, and the master's ``LANG``, ``HADOOP_USER_NAME`` and
+    ``SKEIN_APPMASTER_ADDRESS`` (its API's ``host:port``).
 
     Example:
         >>> from skein.master.containers import Container
@@ -132,9 +137,9 @@ def master_script_environment(
 
     It keeps ``SKEIN_APPLICATION_ID`` and gains ``SKEIN_RESOURCE_MEMORY`` and
     ``SKEIN_RESOURCE_VCORES`` (the master container's size); it has no
-    ``SKEIN_CONTAINER_ID``. ``PYTHONPATH`` and
-    ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION`` are dropped unless ``master.env``
-    set them.
+    ``SKEIN_CONTAINER_ID``. ``PYTHONPATH``,
+    ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION`` and ``MULTIDICT_NO_EXTENSIONS``
+    are dropped unless ``master.env`` set them.
 
     Example:
         >>> spec = ApplicationSpec(master={"script": "python driver.py"})

@@ -295,22 +295,27 @@ class Reconciler:
         return actions + self._update_started() + self._check_finished(now)
 
     def shutdown(
-        self, status: FinalStatus | str, diagnostics: str = "", *, now: float
+        self, status: FinalStatus | str, diagnostics: str = "", *, now: float, final: bool = False
     ) -> list[Action]:
         """End the application now with ``status`` (SUCCEEDED, FAILED or KILLED).
+
+        ``final`` (a user's shutdown) ends the application even when YARN has
+        attempts left; otherwise a status other than SUCCEEDED lets YARN retry.
 
         Raises:
             ValueError: another status.
         """
         try:
-            final = FinalStatus(status)
+            final_status = FinalStatus(status)
         except ValueError:
-            final = None
-        if final not in _SHUTDOWN_STATUSES:
+            final_status = None
+        if final_status not in _SHUTDOWN_STATUSES:
             raise ValueError(f"status must be SUCCEEDED, FAILED or KILLED, got {status!s}")
         if self._finished:
             return []
-        return self._finish(final, diagnostics or "Shutdown by user request.", now)
+        return self._finish(
+            final_status, diagnostics or "Shutdown requested by user.", now, final=final
+        )
 
     # -- internals --------------------------------------------------------------
 
@@ -460,10 +465,12 @@ class Reconciler:
             )
         return []
 
-    def _finish(self, status: FinalStatus, diagnostics: str, now: float) -> list[Action]:
+    def _finish(
+        self, status: FinalStatus, diagnostics: str, now: float, *, final: bool = False
+    ) -> list[Action]:
         actions: list[Action] = []
         for tracker in self._services.values():
             for slot in tracker.active:
                 actions += self._kill(slot, STOPPED_MESSAGE, now)
-        self._finished = Finish(status, diagnostics)
+        self._finished = Finish(status, diagnostics, final)
         return [*actions, self._finished]

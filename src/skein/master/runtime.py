@@ -414,7 +414,8 @@ class MasterRuntime:
 
     async def _conclude(self, finish: Finish) -> int:
         await self._quiesce(STOP_GRACE)
-        if finish.status is not FinalStatus.SUCCEEDED and self.context.has_attempts_left:
+        retry = finish.status is not FinalStatus.SUCCEEDED and not finish.final
+        if retry and self.context.has_attempts_left:
             log.warning(
                 "application attempt %d out of %d failed, will retry: %s",
                 self.context.attempt,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 
 from skein.client.runtime_bundle import RuntimeBundle
 from skein.client.staging import (
+    CERT_FILE,
     HADOOP_FILE,
+    KEY_FILE,
     RUNTIME_FILE,
     SCRIPT_FILE,
     SPEC_FILE,
@@ -22,10 +25,16 @@ from skein.client.staging import (
 from skein.errors import SpecError
 from skein.fs import LocalFileSystem
 from skein.hadoop.configuration import HadoopConfiguration
-from skein.spec import ApplicationSpec, FileVisibility
+from skein.spec import ApplicationSpec, FileVisibility, Security
 
 BUNDLE = RuntimeBundle(data=b"PK fake zip", digest="a" * 64, name="skein-master-test.zip")
 CONF = HadoopConfiguration({"fs.defaultFS": "file:///", "yarn.resourcemanager.hostname": "rm"})
+
+
+@functools.cache
+def client_credentials() -> Security:
+    """The submitting client's credentials (never the test user's ~/.skein)."""
+    return Security.new_credentials()
 
 
 def make_spec(tmp_path: Path, **extra: object) -> ApplicationSpec:
@@ -65,8 +74,13 @@ def stage(
             bundle=BUNDLE,
             environ={"LANG": "C.UTF-8"},
             show_progress=False,
+            security=client_credentials(),
         )
     )
+
+
+def local(uri: str) -> Path:
+    return Path(uri.removeprefix("file://"))
 
 
 def test_staged_spec_points_at_uploaded_copies(tmp_path: Path) -> None:
@@ -106,7 +120,7 @@ def test_master_files_hold_runtime_spec_and_configuration(tmp_path: Path) -> Non
     home.mkdir()
     staged = stage(make_spec(tmp_path), home)
     files = staged.master_files
-    assert set(files) == {RUNTIME_FILE, SPEC_FILE, HADOOP_FILE}
+    assert set(files) == {RUNTIME_FILE, SPEC_FILE, HADOOP_FILE, CERT_FILE, KEY_FILE}
     runtime = Path(files[RUNTIME_FILE].source.removeprefix("file://"))
     assert runtime == home / ".skein" / "cache" / ("a" * 64) / BUNDLE.name
     assert runtime.read_bytes() == BUNDLE.data
@@ -196,3 +210,76 @@ def test_an_unsupported_filesystem_needs_size_and_timestamp(tmp_path: Path) -> N
     )
     with pytest.raises(SpecError, match=r"services\.a\.files\.data: .*s3a.*size and timestamp"):
         stage(spec, home)
+
+
+def test_credentials_are_staged_privately_for_the_master_and_every_service(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    staged = stage(make_spec(tmp_path), home)
+    directory = home / ".skein" / "application_1_0001"
+    expected = {
+        CERT_FILE: client_credentials().cert_pem(),
+        KEY_FILE: client_credentials().key_pem(),
+    }
+    for owner in (staged.master_files, *(s.files for s in staged.spec.services.values())):
+        for target, pem in expected.items():
+            file = owner[target]
+            path = local(file.source)
+            assert path == directory / target
+            assert path.read_bytes() == pem
+            assert oct(path.stat().st_mode & 0o777) == "0o600"
+            assert file.visibility is FileVisibility.PRIVATE
+            assert str(file.type) == "FILE"
+            assert file.size == len(pem)
+
+
+def test_the_staged_spec_refers_to_the_credentials_without_holding_them(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    own = Security.new_credentials()
+    spec = make_spec(tmp_path)
+    spec = ApplicationSpec.from_dict({**spec.to_dict(), "master": {"security": own.to_dict()}})
+    staged = stage(spec, home)
+    assert staged.spec.master.security is None
+    spec_text = local(staged.master_files[SPEC_FILE].source).read_bytes()
+    assert b"key_bytes" not in spec_text
+    assert b"PRIVATE KEY" not in spec_text
+    for secret in (own.key_pem(), client_credentials().key_pem()):
+        body = b"".join(secret.splitlines()[1:-1])  # base64 body, however it is encoded
+        assert body[:40] not in spec_text
+    assert local(staged.master_files[KEY_FILE].source).read_bytes() == own.key_pem()
+    assert CERT_FILE in spec_text.decode()  # services refer to the staged file
+
+
+def test_unreadable_master_security_fails_before_anything_is_written(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    spec = make_spec(tmp_path)
+    missing = {"cert_file": str(tmp_path / "no.crt"), "key_file": str(tmp_path / "no.pem")}
+    spec = ApplicationSpec.from_dict({**spec.to_dict(), "master": {"security": missing}})
+    with pytest.raises(SpecError, match=r"master\.security: cannot read TLS credentials"):
+        stage(spec, home)
+    assert list(home.iterdir()) == []
+
+
+def test_without_any_credentials_the_users_default_pair_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("SKEIN_CONFIG", str(tmp_path / "config"))
+    staged = asyncio.run(
+        stage_application(
+            make_spec(tmp_path),
+            LocalFileSystem(home),
+            "application_1_0001",
+            configuration=CONF,
+            bundle=BUNDLE,
+            environ={},
+            show_progress=False,
+        )
+    )
+    default = Security.from_directory(tmp_path / "config")
+    assert local(staged.master_files[CERT_FILE].source).read_bytes() == default.cert_pem()

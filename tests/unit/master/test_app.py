@@ -82,11 +82,17 @@ def test_the_master_needs_nothing_but_the_runtime_zip(tmp_path: Path) -> None:
     )
     result = subprocess.run(
         [sys.executable, "-S", "-E", "-c", probe],
-        env={"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"},
+        env={"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python", "MULTIDICT_NO_EXTENSIONS": "1"},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['google', 'skein']"
+    # skein, protobuf and the gRPC stack the zip carries (see runtime_bundle).
+    shipped = {
+        *("google", "skein"),
+        *("grpclib", "h2", "hpack", "hyperframe", "multidict", "typing_extensions"),
+    }
+    roots = set(result.stdout.strip().strip("[]").replace("'", "").split(", "))
+    assert {"google", "skein"} <= roots <= shipped

@@ -39,6 +39,19 @@ STAGED = ApplicationSpec.from_dict(
                         "size": 5,
                         "timestamp": 1700000000456,
                     },
+                    # The application's credentials, as staging adds them to every service.
+                    ".skein.crt": {
+                        "source": "hdfs://nn:8020/user/a/.skein/x/.skein.crt",
+                        "size": 1100,
+                        "timestamp": 1700000000400,
+                        "visibility": "private",
+                    },
+                    ".skein.pem": {
+                        "source": "hdfs://nn:8020/user/a/.skein/x/.skein.pem",
+                        "size": 1700,
+                        "timestamp": 1700000000401,
+                        "visibility": "private",
+                    },
                 },
             }
         },
@@ -49,6 +62,7 @@ MASTER_ENV = {
     "HADOOP_USER_NAME": "alice",
     "PYTHONPATH": "/container/.skein.am.zip",
     "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python",
+    "MULTIDICT_NO_EXTENSIONS": "1",
     "SKEIN_APPLICATION_ID": APP,
     "CONTAINER_ID": "container_1700000000000_0001_01_000001",
 }
@@ -108,7 +122,11 @@ def test_launch_context() -> None:
     )
     assert list(context.command) == ["bash .skein.sh 1><LOG_DIR>/web.log 2>&1"]
     resources = {entry.key: entry.value for entry in context.localResources}
-    assert sorted(resources) == [".skein.sh", "app.zip"]
+    assert sorted(resources) == [".skein.crt", ".skein.pem", ".skein.sh", "app.zip"]
+    for credential in (".skein.crt", ".skein.pem"):
+        assert resources[credential].visibility == pb.PRIVATE
+        assert resources[credential].type == pb.FILE
+    assert resources[".skein.pem"].resource.file == "/user/a/.skein/x/.skein.pem"
     script = resources[".skein.sh"]
     assert (script.resource.scheme, script.resource.host, script.resource.port) == (
         "hdfs",
@@ -129,6 +147,7 @@ def test_master_script_environment() -> None:
     env = master_script_environment(STAGED, {**MASTER_ENV, "SKEIN_CONTAINER_ID": "x"})
     assert env["PYTHONPATH"] == "/opt/mine"  # master.env set it
     assert "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION" not in env
+    assert "MULTIDICT_NO_EXTENSIONS" not in env
     assert "SKEIN_CONTAINER_ID" not in env
     assert env["SKEIN_APPLICATION_ID"] == APP
     assert (env["SKEIN_RESOURCE_MEMORY"], env["SKEIN_RESOURCE_VCORES"]) == ("1024", "2")

@@ -263,7 +263,7 @@ def test_shutdown_ends_with_the_users_status_and_stops_everything() -> None:
 
 def test_shutdown_has_a_default_message() -> None:
     actions = running_app().shutdown(FinalStatus.SUCCEEDED, now=T0)
-    assert actions[-1] == Finish(FinalStatus.SUCCEEDED, "Shutdown by user request.")
+    assert actions[-1] == Finish(FinalStatus.SUCCEEDED, "Shutdown requested by user.")
 
 
 @pytest.mark.parametrize("status", ["UNDEFINED", "ENDED", "bogus"])
@@ -279,7 +279,7 @@ def test_after_shutdown_requests_change_nothing() -> None:
     assert machine.scale("web", count=5, now=T0) == []
     assert machine.add_container("web", now=T0) == []
     assert machine.kill_container("web_0", now=T0) == []
-    assert machine.finished == Finish(FinalStatus.SUCCEEDED, "Shutdown by user request.")
+    assert machine.finished == Finish(FinalStatus.SUCCEEDED, "Shutdown requested by user.")
 
 
 # -- queries -------------------------------------------------------------------------
