@@ -185,6 +185,8 @@ def _our_files() -> Iterator[descriptor_pb2.FileDescriptorProto]:
     for module_info in pkgutil.walk_packages(skein._proto.__path__, "skein._proto."):
         if not module_info.name.endswith("_pb2"):
             continue
+        if module_info.name.startswith("skein._proto.api."):
+            continue  # skein's own API, not a subset of Hadoop's
         module = importlib.import_module(module_info.name)
         file = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(file)
