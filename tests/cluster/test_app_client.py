@@ -8,6 +8,7 @@ NodeManagers have only a bare system python3).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue as queue_module
 import time
@@ -15,10 +16,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError
 
 import skein
+from skein._proto.api import skein_pb2 as pb
 from skein.cli.main import main as cli
 from skein.errors import ApplicationNotRunningError, ConnectionError
+from skein.kvstore import MAX_KEY_BYTES, MAX_VALUE_BYTES, WATCHER_MAX_BYTES
 from skein.testcluster import TestCluster
 
 pytestmark = pytest.mark.cluster
@@ -279,6 +284,142 @@ def test_events_arrive_in_order_once_per_matching_filter(app: skein.ApplicationC
     with pytest.raises(queue_module.Empty):
         queue.get(timeout=1)
     queue.unsubscribe_all()
+
+
+# -- bad input against the live master ------------------------------------------------
+
+
+class Garbage:
+    """A request whose bytes do not parse as protobuf."""
+
+    def __init__(self, data: bytes = b"\xff\xff\xff\xff") -> None:
+        self.data = data
+
+    def SerializeToString(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def FromString(cls, data: bytes) -> Garbage:
+        return cls(data)
+
+
+def test_malformed_requests_are_invalid_argument_and_the_master_keeps_serving(
+    app: skein.ApplicationClient,
+) -> None:
+    async def scenario() -> None:
+        async with skein.AsyncApplicationClient(app.address, app.id, app.security) as client:
+            stub = client.stub
+            # Bytes that are not a PutKeyRequest at all.
+            call = stub.PutKey.channel.request(
+                "/skein.v1.AppMaster/PutKey", Cardinality.UNARY_UNARY, Garbage, Garbage
+            )
+            with pytest.raises(GRPCError) as info:  # noqa: PT012
+                async with call as stream:
+                    await stream.send_message(Garbage(), end=True)
+                    await stream.recv_message()
+            assert info.value.status is Status.INVALID_ARGUMENT
+            assert (info.value.message or "").startswith("malformed skein.v1.PutKeyRequest")
+            # Well-formed protobuf with values the master refuses.
+            empty_step = pb.TransactionRequest(
+                on_success=[pb.OpRequest(put_key=pb.PutKeyRequest(key="lost"))],
+                on_failure=[pb.OpRequest()],
+            )
+            with pytest.raises(GRPCError) as info:
+                await stub.Transaction(empty_step)
+            assert info.value.status is Status.INVALID_ARGUMENT
+            assert info.value.message == "OpRequest has no request set"
+            with pytest.raises(GRPCError) as info:
+                await stub.Shutdown(pb.ShutdownRequest(final_status=99))  # type: ignore[arg-type]
+            assert info.value.status is Status.INVALID_ARGUMENT
+            assert info.value.message == "final status must be SUCCEEDED, FAILED or KILLED, got 99"
+            await stub.PutKey(pb.PutKeyRequest(key="after", value=b"ok"))
+
+    asyncio.run(scenario())
+    # The master is still serving, and still running.
+    assert app.kv.get_prefix("") == {"after": b"ok"}  # the refused transaction put nothing
+    assert len(app.get_containers(["sleeper"])) == 2
+
+
+def test_keys_and_values_over_the_limits_are_refused_clearly(app: skein.ApplicationClient) -> None:
+    kv = app.kv
+    with pytest.raises(ValueError, match=f"over the limit of {MAX_KEY_BYTES} bytes"):
+        kv.put("k" * (MAX_KEY_BYTES + 1), b"x")
+    with pytest.raises(ValueError, match=f"over the limit of {MAX_VALUE_BYTES} bytes"):
+        kv.put("big", b"x" * (MAX_VALUE_BYTES + 1))
+    # The limits themselves are fine, and nothing was lost.
+    kv.put("k" * MAX_KEY_BYTES, b"x")
+    kv.put("big", b"x" * MAX_VALUE_BYTES)
+    assert kv.count() == 2
+    assert len(kv["big"]) == MAX_VALUE_BYTES
+
+
+def test_a_watcher_that_stops_reading_is_cancelled_and_the_store_goes_on(
+    app: skein.ApplicationClient,
+) -> None:
+    value = b"v" * MAX_VALUE_BYTES
+    # More than the watcher's buffer, plus what HTTP/2 and TCP hold in flight.
+    puts = WATCHER_MAX_BYTES // MAX_VALUE_BYTES + 48
+
+    async def scenario() -> None:
+        # The watcher has its own connection, as a separate client would: on a
+        # shared one, its unread events would fill HTTP/2's connection window
+        # and hold back that connection's other replies (not the master's).
+        async with (
+            skein.AsyncApplicationClient(app.address, app.id, app.security) as watcher,
+            skein.AsyncApplicationClient(app.address, app.id, app.security) as client,
+        ):
+            stub = client.stub
+            async with watcher.stub.Watch.open() as stream:
+                await stream.send_message(
+                    pb.WatchRequest(create=pb.WatchCreateRequest(start="slow/", end="slow0"))
+                )
+                created = await asyncio.wait_for(stream.recv_message(), 30)
+                assert created is not None
+                assert created.created
+                assert not created.canceled
+                # This watcher reads nothing while the writes go on: none may stall.
+                for i in range(puts):
+                    await asyncio.wait_for(
+                        stub.PutKey(pb.PutKeyRequest(key=f"slow/{i % 4}", value=value)), 30
+                    )
+                revisions: list[int] = []
+                while True:
+                    response = await asyncio.wait_for(stream.recv_message(), 30)
+                    assert response is not None
+                    assert response.watch_id == created.watch_id
+                    if response.canceled:
+                        break
+                    revisions += [event.kv.mod_revision for event in response.events]
+                # Every event it buffered until it fell behind is delivered, in
+                # order, then the reason, naming the first revision it missed.
+                first = created.header.revision + 1
+                assert revisions == list(range(first, first + len(revisions)))
+                assert 0 < len(revisions) < puts
+                assert response.cancel_reason == (
+                    f"watcher {created.watch_id} fell behind: more than {WATCHER_MAX_BYTES} "
+                    f"bytes of unread events; events from revision {first + len(revisions)} "
+                    "on were not delivered"
+                )
+                # The stream and the store go on: a new watch sees new writes.
+                await stream.send_message(
+                    pb.WatchRequest(create=pb.WatchCreateRequest(start="slow/", end="slow0"))
+                )
+                again = await asyncio.wait_for(stream.recv_message(), 30)
+                assert again is not None
+                assert again.created
+                assert not again.canceled
+                put = await stub.PutKey(pb.PutKeyRequest(key="slow/x", value=b"small"))
+                event = await asyncio.wait_for(stream.recv_message(), 30)
+                assert event is not None
+                assert event.watch_id == again.watch_id
+                assert [(e.kv.key, e.kv.mod_revision) for e in event.events] == [
+                    ("slow/x", put.header.revision)
+                ]
+                await stream.end()
+
+    asyncio.run(scenario())
+    app.kv["after"] = b"ok"
+    assert app.kv["after"] == b"ok"
 
 
 def test_a_container_writes_with_from_current_and_the_client_reads(client: skein.Client) -> None:

@@ -309,10 +309,13 @@ class _WatchSession:
                 await self._drain(watcher)
 
     async def _drain(self, watcher: Watcher) -> None:
-        for response in _event_responses(watcher.id, watcher.take(), self._store.revision):
-            await self._stream.send_message(response)
+        await self._send_events(watcher)
         # The store cancelled it (it fell behind) and the client has not since.
         if watcher.canceled and self._watchers.get(watcher.id) is watcher:
+            # It may have fallen behind while the events above were on their
+            # way: what it buffered until then is still owed to the client, so
+            # that it can resume from the revision the reason names.
+            await self._send_events(watcher)
             del self._watchers[watcher.id]
             self._announced.discard(watcher.id)
             await self._stream.send_message(
@@ -323,6 +326,10 @@ class _WatchSession:
                     cancel_reason=watcher.cancel_reason,
                 )
             )
+
+    async def _send_events(self, watcher: Watcher) -> None:
+        for response in _event_responses(watcher.id, watcher.take(), self._store.revision):
+            await self._stream.send_message(response)
 
 
 # -- translation ------------------------------------------------------------------------

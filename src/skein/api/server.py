@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import Any, Final, Protocol, final
 
+from google.protobuf.message import DecodeError
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
@@ -61,11 +62,13 @@ class _Mapped:
 
 
 class _BoundedCodec(ProtoCodec):
-    """Protobuf encoding that refuses request messages over a size limit.
+    """Protobuf encoding that refuses oversized and undecodable request messages.
 
     grpclib has no receive limit of its own; this one is checked once the
     message has arrived but before it is parsed. Peers are authenticated, so
-    it guards against mistakes rather than attacks.
+    it guards against mistakes rather than attacks. Bytes that do not parse as
+    the request's type are the caller's fault: ``INVALID_ARGUMENT`` naming the
+    type, where grpclib alone would answer ``UNKNOWN``.
     """
 
     def __init__(self, limit: int) -> None:
@@ -77,7 +80,13 @@ class _BoundedCodec(ProtoCodec):
                 Status.RESOURCE_EXHAUSTED,
                 f"message of {len(data)} bytes is larger than the limit of {self._limit} bytes",
             )
-        return super().decode(data, message_type)
+        try:
+            return super().decode(data, message_type)
+        except DecodeError as exc:
+            name = message_type.DESCRIPTOR.full_name
+            raise GRPCError(
+                Status.INVALID_ARGUMENT, f"malformed {name} ({len(data)} bytes): {exc}"
+            ) from exc
 
 
 class _ClosingServer(Server):

@@ -649,6 +649,30 @@ async def test_a_slow_watcher_is_cancelled_after_its_buffered_events() -> None:
         await stream.end()
 
 
+async def test_a_watcher_falling_behind_while_its_events_are_in_flight_gets_them_all() -> None:
+    # The watcher's connection stops reading: HTTP/2 flow control blocks the
+    # stream's writer partway, while writes from another connection go on and
+    # fill the watcher's buffer until the store cancels it. Everything it
+    # buffered until then is still delivered before the cancellation.
+    kv = KeyValueService(Store(watcher_max_events=4))
+    value = b"v" * MAX_VALUE_BYTES
+    async with serve(kv) as watching, serve(kv) as writing, watching.Watch.open() as stream:
+        watch_id = await created(stream, create("k"))
+        for _ in range(20):
+            await put(writing, "k", value)
+        revisions: list[int] = []
+        while not (response := await receive(stream)).canceled:
+            revisions += [revision for *_, revision in events(response)]
+        assert revisions == list(range(2, 2 + len(revisions)))
+        assert 2 < len(revisions) < 20
+        assert response.watch_id == watch_id
+        missed = 2 + len(revisions)
+        assert response.cancel_reason.endswith(
+            f"events from revision {missed} on were not delivered"
+        )
+        await stream.end()
+
+
 async def test_large_revisions_are_split_across_responses(stub: AppMasterStub) -> None:
     async with stub.Watch.open() as stream:
         await created(stream, create())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grpclib.const import Status
+from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
 
@@ -298,6 +298,47 @@ async def test_oversized_requests_are_refused(servicer: Servicer, security: Secu
         with pytest.raises(ApplicationError, match="larger than the limit of 1024 bytes"):
             async with rpc_errors(channel.address):
                 await channel.stub.PutKey(pb.PutKeyRequest(key="k", value=b"x" * 2000))
+
+
+class Garbage:
+    """A "message" whose bytes are not protobuf: what a broken or foreign client sends."""
+
+    def __init__(self, data: bytes = b"\xff\xff\xff\xff") -> None:
+        self.data = data
+
+    def SerializeToString(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def FromString(cls, data: bytes) -> Garbage:
+        return cls(data)
+
+
+async def send_garbage(channel: MasterChannel, method: str) -> None:
+    """Calls ``method`` of ``skein.v1.AppMaster`` with bytes that do not parse."""
+    call = channel.stub.SetProgress.channel.request(
+        f"/skein.v1.AppMaster/{method}", Cardinality.UNARY_UNARY, Garbage, Garbage
+    )
+    async with call as stream:
+        await stream.send_message(Garbage(), end=True)
+        await stream.recv_message()
+
+
+async def test_undecodable_requests_are_invalid_argument_and_the_master_keeps_serving(
+    servicer: Servicer, server: RpcServer, security: Security
+) -> None:
+    async with await open_channel(address(server), security) as channel:
+        with pytest.raises(GRPCError) as info:
+            await send_garbage(channel, "SetProgress")
+        assert info.value.status is Status.INVALID_ARGUMENT
+        assert info.value.message is not None
+        assert info.value.message.startswith("malformed skein.v1.SetProgressRequest (4 bytes): ")
+        # Skein's clients see a ValueError with that message.
+        with pytest.raises(ValueError, match=r"^malformed skein\.v1\.SetProgressRequest"):
+            async with rpc_errors(channel.address):
+                await send_garbage(channel, "SetProgress")
+        await channel.stub.SetProgress(pb.SetProgressRequest(progress=0.5))
+    assert servicer.progress == [0.5]
 
 
 async def test_close_lets_calls_in_progress_finish_and_refuses_new_ones(
