@@ -32,6 +32,7 @@ from grpclib.protocol import H2Protocol
 from h2.config import H2Configuration
 
 from skein._proto.api.skein_grpc import AppMasterStub
+from skein.api.coalescing import coalescing
 from skein.api.status import map_error, rpc_errors
 from skein.api.tls import SERVER_NAME, client_ssl_context
 from skein.errors import ConnectionError
@@ -91,12 +92,15 @@ def split_address(address: str) -> tuple[str, int]:
 
 
 class _ProtocolWithPreface(H2Protocol):
-    """grpclib's protocol, also telling when the server's first bytes (its preface) arrive."""
+    """grpclib's protocol, telling when the server's preface arrives; writes are coalesced."""
 
     def __init__(self, handler: Handler, config: Configuration, h2_config: H2Configuration) -> None:
         super().__init__(handler, config, h2_config)
         self.preface: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.lost = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(coalescing(transport))
 
     def data_received(self, data: bytes) -> None:
         if not self.preface.done():

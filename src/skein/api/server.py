@@ -28,6 +28,7 @@ from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 from grpclib.server import Stream as ServerStream
 
+from skein.api.coalescing import coalescing
 from skein.api.tls import server_ssl_context
 from skein.spec.security import Security
 
@@ -89,6 +90,13 @@ class _BoundedCodec(ProtoCodec):
             ) from exc
 
 
+class _CoalescingH2Protocol(H2Protocol):
+    """grpclib's connection protocol, writing through a :class:`CoalescingTransport`."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(coalescing(transport))
+
+
 class _ClosingServer(Server):
     """grpclib's server, also able to close its open connections.
 
@@ -105,6 +113,9 @@ class _ClosingServer(Server):
 
     def _protocol_factory(self) -> H2Protocol:
         protocol = super()._protocol_factory()
+        # Same object, one method more (connection_made); grpclib builds the
+        # protocol from private state, so it is not rebuilt here.
+        protocol.__class__ = _CoalescingH2Protocol
         self._protocols.add(protocol)
         return protocol
 
