@@ -36,6 +36,7 @@ from skein.errors import (
     SkeinError,
     SpecError,
     TimeoutError,
+    WatchCancelledError,
 )
 from skein.logs import ApplicationLogs
 from skein.master.containers import Container, ContainerState
@@ -90,6 +91,7 @@ __all__ = [
     "SkeinError",
     "SpecError",
     "TimeoutError",
+    "WatchCancelledError",
     "__version__",
     "kv",
     "properties",

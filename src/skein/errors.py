@@ -99,6 +99,32 @@ class ApplicationError(SkeinError):
     """The application master failed a call for a reason of its own (not the caller's input)."""
 
 
+class WatchCancelledError(ApplicationError):
+    """The master cancelled a watch: an event queue's subscription, or ``events()``.
+
+    It happens when the watch fell behind (its reader did not keep up with the
+    writes and its buffer filled) or when it asked to start from a revision the
+    master's history no longer holds. Subscribing again, from the revision the
+    reason names, picks up where it stopped while the history still has it.
+
+    Attributes:
+        reason: the master's reason, e.g. ``watcher 3 fell behind: more than
+            10000 unread events; events from revision 42 on were not delivered``.
+        compact_revision: the oldest revision in the master's history when the
+            start revision was too old; else 0.
+
+    Example:
+        >>> error = WatchCancelledError("watch cancelled", reason="fell behind")
+        >>> isinstance(error, ApplicationError), error.reason, error.compact_revision
+        (True, 'fell behind', 0)
+    """
+
+    def __init__(self, message: str, *, reason: str = "", compact_revision: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.compact_revision = compact_revision
+
+
 class DriverError(SkeinError):
     """Kept from Skein 0.8, which raised it for errors in its Java driver. Never raised."""
 

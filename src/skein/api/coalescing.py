@@ -26,12 +26,14 @@ class CoalescingTransport:
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._pending: list[bytes] = []
+        # Made in connection_made, so on the loop that will run the flushes.
+        self._loop = asyncio.get_running_loop()
 
     def write(self, data: bytes) -> None:
         if not data:
             return
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._pending.append(data)
 
     def _flush(self) -> None:

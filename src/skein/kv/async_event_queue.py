@@ -166,7 +166,7 @@ class AsyncEventQueue:
         Raises:
             skein.errors.TimeoutError: no event came within ``timeout``.
             skein.errors.ConnectionError: the watch stream failed (raised again by every call).
-            skein.errors.ApplicationError: the master cancelled one of the
+            skein.errors.WatchCancelledError: the master cancelled one of the
                 queue's watches, e.g. because the queue fell behind (raised again by every call).
 
         Example:

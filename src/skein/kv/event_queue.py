@@ -116,7 +116,7 @@ class EventQueue:
         Raises:
             queue.Empty: no event (within ``timeout``).
             skein.errors.ConnectionError: the watch stream failed (raised again by every call).
-            skein.errors.ApplicationError: the master cancelled one of the
+            skein.errors.WatchCancelledError: the master cancelled one of the
                 queue's watches, e.g. because it fell behind (raised again by every call).
 
         Example:

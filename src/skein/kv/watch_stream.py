@@ -23,7 +23,7 @@ the loop.
 
 Failure. If the master refuses a watch (its acknowledgement also says
 ``canceled``: a start revision no longer in the history, a malformed
-request), the subscription raises an :class:`~skein.errors.ApplicationError`
+request), the subscription raises a :class:`~skein.errors.WatchCancelledError`
 with the master's reason. If it cancels a live watch (the reader fell
 behind), each of the watch's queues gets that error after the events before
 it. If the stream itself fails or ends, every queue gets the mapped error (a
@@ -42,7 +42,12 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 from skein._proto.api import skein_pb2 as pb
 from skein.api.status import rpc_errors
-from skein.errors import ApplicationError, ConnectionError, ProtocolError, TimeoutError
+from skein.errors import (
+    ConnectionError,
+    ProtocolError,
+    TimeoutError,
+    WatchCancelledError,
+)
 from skein.kv.events import EventFilter, event_from_proto
 
 if TYPE_CHECKING:
@@ -116,7 +121,7 @@ class WatchStream:
         Raises:
             skein.errors.ConnectionError: the stream failed, or the store is closed.
             skein.errors.TimeoutError: the master did not acknowledge in time.
-            skein.errors.ApplicationError: the master refused the watch.
+            skein.errors.WatchCancelledError: the master refused the watch.
         """
         if self._closed is not None:
             raise self._closed
@@ -357,9 +362,9 @@ class WatchStream:
                 queue._put(error)
         watch.queues.clear()
 
-    def _canceled_error(self, watch: _Watch, response: pb.WatchResponse) -> ApplicationError:
+    def _canceled_error(self, watch: _Watch, response: pb.WatchResponse) -> WatchCancelledError:
         reason = response.cancel_reason or "no reason given"
         text = f"The application master cancelled the watch on {watch.event_filter!r}: {reason}"
         if response.compact_revision:
             text += f" (the oldest revision in its history is {response.compact_revision})"
-        return ApplicationError(text)
+        return WatchCancelledError(text, reason=reason, compact_revision=response.compact_revision)

@@ -12,7 +12,7 @@ from grpclib.testing import ChannelFor
 
 from skein._proto.api.skein_grpc import AppMasterStub
 from skein.api.kv_service import KeyValueService
-from skein.errors import ApplicationError, ConnectionError, TimeoutError
+from skein.errors import ApplicationError, ConnectionError, TimeoutError, WatchCancelledError
 from skein.kv import (
     AsyncEventQueue,
     AsyncKeyValueStore,
@@ -205,9 +205,11 @@ async def test_a_compacted_start_revision_is_refused() -> None:
         kv = AsyncKeyValueStore(AppMasterStub(channel), address=ADDRESS, timeout=5)
         for i in range(5):
             await kv.put("a", str(i).encode())
-        with pytest.raises(ApplicationError, match="cancelled the watch on EventFilter") as info:
+        with pytest.raises(WatchCancelledError, match="cancelled the watch on EventFilter") as info:
             await kv.events(key="a", start_revision=1)
         assert "oldest revision in its history is" in str(info.value)
+        assert info.value.compact_revision > 1
+        assert info.value.reason.startswith("required revision 1 has been compacted")
         # The stream is fine: other watches still work.
         queue = await kv.events(key="a", start_revision=service.revision)
         assert (await queue.get(timeout=5)).result == ValueOwnerPair(b"4", None)
@@ -224,9 +226,11 @@ async def test_a_watch_that_falls_behind_raises_the_reason() -> None:
             service.store.put(Put(key=f"k{i}", value=b"x"))
         received = [(await queue.get(timeout=5)).key for _ in range(3)]
         assert received == ["k0", "k1", "k2"]  # what the watcher held when it was cancelled
-        with pytest.raises(ApplicationError, match="fell behind") as info:
+        with pytest.raises(WatchCancelledError, match="fell behind") as info:
             await queue.get(timeout=5)
         assert "cancelled the watch on EventFilter(start='k'" in str(info.value)
+        assert info.value.reason.startswith("watcher ")
+        assert info.value.reason.endswith("events from revision 5 on were not delivered")
         with pytest.raises(ApplicationError, match="fell behind"):
             await queue.get()  # again, and at once
         assert queue.filters == frozenset()

@@ -12,7 +12,7 @@ from grpclib.testing import ChannelFor
 
 from skein._proto.api import skein_pb2 as pb
 from skein._proto.api.skein_grpc import AppMasterStub
-from skein.errors import ApplicationError, ProtocolError, TimeoutError
+from skein.errors import ProtocolError, TimeoutError, WatchCancelledError
 from skein.kv import AsyncKeyValueStore, EventFilter, EventType, ValueOwnerPair
 
 from .conftest import ADDRESS, Master, make_service
@@ -129,9 +129,13 @@ async def test_a_refused_watch_raises_from_subscribe(
         created=True, canceled=True, cancel_reason="required revision 2 has been compacted",
         compact_revision=5,
     )  # fmt: skip
-    with pytest.raises(ApplicationError, match="revision 2 has been compacted") as info:
+    with pytest.raises(WatchCancelledError, match="revision 2 has been compacted") as info:
         await subscribing
     assert "oldest revision in its history is 5" in str(info.value)
+    assert (info.value.reason, info.value.compact_revision) == (
+        "required revision 2 has been compacted",
+        5,
+    )
     assert queue.filters == frozenset()
 
 
