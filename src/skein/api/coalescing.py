@@ -1,11 +1,10 @@
 """Writes of one event-loop turn joined into one: fewer TLS records and system calls.
 
-grpclib writes each HTTP/2 step of a call (headers, data, trailers) to its
-transport at once: three TLS records and three ``send`` calls for a unary
-reply, and as many for a request. Both ends of Skein's API write through
-:func:`coalescing`, which sends the same bytes in the same order, joined at
-the end of the loop's turn. On the key-value benchmark this saves about a
-fifth of the master's CPU per call.
+grpclib writes each HTTP/2 step of a call (headers, data, end of stream) to
+its transport at once: three TLS records and three ``send`` calls for a
+request. Skein's client writes through :func:`coalescing`, which sends the
+same bytes in the same order, joined at the end of the loop's turn. (The
+master's own HTTP/2 layer gathers its writes the same way, by itself.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,14 @@
-"""The master end: a grpclib server over mutual TLS, with a message size limit and graceful close.
+"""The master end: a gRPC server over mutual TLS, with a message size limit and graceful close.
 
 :func:`start_server` serves a list of grpclib handlers (e.g. an
 ``AppMasterBase`` subclass) on a TCP port, requiring every client to present
-the application's certificate (see :mod:`skein.api.tls`).
+the application's certificate (see :mod:`skein.api.tls`). HTTP/2 is
+:mod:`skein.api.http2`, which does no I/O; this module drives it on asyncio:
+one :class:`_Connection` per client, one task per call, running the
+servicer's method with a ``stream`` that offers grpclib's ``recv_message``,
+``send_message`` and ``async for``. A method raises grpclib's ``GRPCError``
+to fail its call; any other exception is logged and the call fails with
+``UNKNOWN``.
 
 Closing is graceful: :meth:`RpcServer.close` first answers new calls with
 ``UNAVAILABLE`` (clients see :class:`skein.errors.ConnectionError`) and lets
@@ -14,25 +20,32 @@ as ``Watch``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-import weakref
+from collections import deque
 from collections.abc import Collection, Mapping
 from types import TracebackType
 from typing import Any, Final, Protocol, final
 
 from google.protobuf.message import DecodeError
 from grpclib.const import Cardinality, Handler, Status
-from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError
-from grpclib.protocol import H2Protocol
-from grpclib.server import Server
 from grpclib.server import Stream as ServerStream
 
-from skein.api.coalescing import coalescing
+from skein.api.http2 import (
+    CallStarted,
+    MessageReceived,
+    MessageRefused,
+    RequestEnded,
+    ServerConnection,
+    StreamReset,
+)
 from skein.api.tls import server_ssl_context
 from skein.spec.security import Security
 
 __all__ = ["DEFAULT_CLOSE_GRACE", "MAX_MESSAGE_SIZE", "RpcServer", "Servable", "start_server"]
+
+log = logging.getLogger(__name__)
 
 #: Largest request message the server accepts, in bytes: 4 MiB, gRPC's default
 #: receive limit (Skein 0.8's Java server used it too). A key-value value is at
@@ -62,71 +75,323 @@ class _Mapped:
         return self._mapping
 
 
-class _BoundedCodec(ProtoCodec):
-    """Protobuf encoding that refuses oversized and undecodable request messages.
+class _StreamClosed(Exception):
+    """The client reset the stream, or the connection is gone: nobody awaits the reply."""
 
-    grpclib has no receive limit of its own; this one is checked once the
-    message has arrived but before it is parsed. Peers are authenticated, so
-    it guards against mistakes rather than attacks. Bytes that do not parse as
-    the request's type are the caller's fault: ``INVALID_ARGUMENT`` naming the
-    type, where grpclib alone would answer ``UNKNOWN``.
+
+class _Call:
+    """One call on a connection: the ``stream`` a servicer method is given.
+
+    It offers the part of grpclib's server ``Stream`` that servicers use:
+    ``recv_message``, ``send_message`` and ``async for``. Request bytes that
+    do not parse as the method's request type are the caller's fault:
+    ``INVALID_ARGUMENT`` naming the type.
     """
 
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
+    __slots__ = (
+        "_connection",
+        "_ended",
+        "_messages",
+        "_request_type",
+        "_waiter",
+        "deadline_hit",
+        "path",
+        "stream_id",
+        "task",
+        "timer",
+    )
 
-    def decode(self, data: bytes, message_type: Any) -> Any:
-        if len(data) > self._limit:
-            raise GRPCError(
-                Status.RESOURCE_EXHAUSTED,
-                f"message of {len(data)} bytes is larger than the limit of {self._limit} bytes",
-            )
+    def __init__(
+        self, connection: _Connection, stream_id: int, path: str, request_type: Any
+    ) -> None:
+        self._connection = connection
+        self.stream_id = stream_id
+        self.path = path
+        self._request_type = request_type
+        self._messages: deque[bytes] = deque()
+        self._ended = False
+        self._waiter: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.deadline_hit = False
+
+    async def recv_message(self) -> Any:
+        """The next request message, or ``None`` once the client ended its side."""
+        while not self._messages:
+            if self._ended:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        data = self._messages.popleft()
+        message = self._request_type()
         try:
-            return super().decode(data, message_type)
+            message.ParseFromString(data)
         except DecodeError as exc:
-            name = message_type.DESCRIPTOR.full_name
+            name = self._request_type.DESCRIPTOR.full_name
             raise GRPCError(
                 Status.INVALID_ARGUMENT, f"malformed {name} ({len(data)} bytes): {exc}"
             ) from exc
+        return message
+
+    async def send_message(self, message: Any) -> None:
+        """Send one reply message; waits while the client's window is full."""
+        await self._connection.send(self.stream_id, message.SerializeToString())
+
+    def __aiter__(self) -> _Call:
+        return self
+
+    async def __anext__(self) -> Any:
+        message = await self.recv_message()
+        if message is None:
+            raise StopAsyncIteration
+        return message
+
+    def _deliver(self, data: bytes) -> None:
+        self._messages.append(data)
+        self._wake()
+
+    def _end(self) -> None:
+        self._ended = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
-class _CoalescingH2Protocol(H2Protocol):
-    """grpclib's connection protocol, writing through a :class:`CoalescingTransport`."""
+class _Connection(asyncio.Protocol):
+    """One client connection: drives a :class:`ServerConnection` and runs its calls.
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(coalescing(transport))
-
-
-class _ClosingServer(Server):
-    """grpclib's server, also able to close its open connections.
-
-    grpclib's ``close`` cancels running calls but leaves connections open, so
-    clients would wait for answers that never come (and, since Python 3.12,
-    ``wait_closed`` would wait for those connections). This overrides the
-    private ``_protocol_factory`` (stable since grpclib 0.3; the transport
-    tests would catch a change) to keep track of connections.
+    Writes are gathered per loop turn: everything the calls and the protocol
+    queued in one turn goes out as one TLS record and one ``send``.
     """
 
-    def __init__(self, handlers: Collection[Servable], codec: ProtoCodec) -> None:
-        super().__init__(handlers, codec=codec)
-        self._protocols: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._h2 = ServerConnection(max_message_size=server.max_message_size)
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._calls: dict[int, _Call] = {}
+        self._handlers: dict[int, Handler] = {}  # calls not started until the request ends
+        self._flush_scheduled = False
+        self._drained: dict[int, asyncio.Future[None]] = {}  # sends waiting for window
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._lost = False
 
-    def _protocol_factory(self) -> H2Protocol:
-        protocol = super()._protocol_factory()
-        # Same object, one method more (connection_made); grpclib builds the
-        # protocol from private state, so it is not rebuilt here.
-        protocol.__class__ = _CoalescingH2Protocol
-        self._protocols.add(protocol)
-        return protocol
+    # -- transport events -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._server.connections.add(self)
+        self._schedule_flush()
+
+    def data_received(self, data: bytes) -> None:
+        h2 = self._h2
+        for event in h2.receive_data(data):
+            # Ordered by how often each comes.
+            if isinstance(event, MessageReceived):
+                call = self._calls.get(event.stream_id)
+                if call is not None:
+                    call._deliver(event.data)
+            elif isinstance(event, CallStarted):
+                self._call_started(event)
+            elif isinstance(event, RequestEnded):
+                self._request_ended(event.stream_id)
+            elif isinstance(event, MessageRefused):
+                self._refused(event)
+            elif isinstance(event, StreamReset):
+                self._abandon(event.stream_id)
+            # ConnectionEnded: a client's GOAWAY lets its calls finish; a
+            # protocol error has ended the connection (h2.ended, below).
+        if h2.ended:
+            self._schedule_flush()
+            self._close_after_flush = True
+        if self._drained:
+            for stream_id, future in list(self._drained.items()):
+                if not h2.pending(stream_id) and not future.done():
+                    future.set_result(None)
+        self._schedule_flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._server.connections.discard(self)
+        for call in list(self._calls.values()):
+            self._cancel(call)
+        self._calls.clear()
+        self._handlers.clear()
+        for future in self._drained.values():
+            if not future.done():
+                future.set_exception(_StreamClosed())
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- calls ------------------------------------------------------------------------
+
+    def _call_started(self, event: CallStarted) -> None:
+        stream_id = event.stream_id
+        if event.bad_request:
+            self._h2.send_trailers(stream_id, Status.INTERNAL.value, event.bad_request)
+            return
+        handler = self._server.mapping.get(event.path)
+        if handler is None:
+            self._h2.send_trailers(stream_id, Status.UNIMPLEMENTED.value, "Method not found")
+            return
+        call = _Call(self, stream_id, event.path, handler.request_type)
+        self._calls[stream_id] = call
+        if event.timeout is not None:
+            call.timer = self._loop.call_later(event.timeout, self._expire, call)
+        if handler.cardinality in _STREAMING_REQUESTS:
+            self._start(call, handler)
+        else:
+            # A unary request is served once whole: the method's recv_message
+            # then returns at once, with no task switch to wait for the data.
+            self._handlers[stream_id] = handler
+
+    def _request_ended(self, stream_id: int) -> None:
+        call = self._calls.get(stream_id)
+        if call is None:
+            return
+        call._end()
+        handler = self._handlers.pop(stream_id, None)
+        if handler is not None:
+            self._start(call, handler)
+
+    def _start(self, call: _Call, handler: Handler) -> None:
+        call.task = self._loop.create_task(self._run(call, handler.func))
+
+    async def _run(self, call: _Call, func: Any) -> None:
+        status, message = Status.OK, None
+        try:
+            await func(call)
+        except GRPCError as exc:
+            status, message = exc.status, exc.message
+        except asyncio.CancelledError:
+            if not call.deadline_hit:
+                raise
+            status, message = Status.DEADLINE_EXCEEDED, "Deadline exceeded"
+        except _StreamClosed:
+            return
+        except Exception:
+            log.exception("%s failed", call.path)
+            status, message = Status.UNKNOWN, "Internal Server Error"
+        finally:
+            if call.timer is not None:
+                call.timer.cancel()
+            if self._calls.get(call.stream_id) is call:
+                del self._calls[call.stream_id]
+        self._h2.send_trailers(call.stream_id, status.value, message)
+        self._schedule_flush()
+
+    def _expire(self, call: _Call) -> None:
+        call.timer = None
+        if call.task is not None:
+            call.deadline_hit = True
+            call.task.cancel()
+        else:  # still receiving its request
+            self._forget(call.stream_id)
+            self._h2.send_trailers(
+                call.stream_id, Status.DEADLINE_EXCEEDED.value, "Deadline exceeded"
+            )
+            self._schedule_flush()
+
+    def _refused(self, event: MessageRefused) -> None:
+        call = self._forget(event.stream_id)
+        if call is not None:
+            self._cancel(call)
+        self._h2.send_trailers(event.stream_id, event.status, event.message)
+
+    def _abandon(self, stream_id: int) -> None:
+        call = self._forget(stream_id)
+        if call is not None:
+            self._cancel(call)
+        future = self._drained.pop(stream_id, None)
+        if future is not None and not future.done():
+            future.set_exception(_StreamClosed())
+
+    def _forget(self, stream_id: int) -> _Call | None:
+        self._handlers.pop(stream_id, None)
+        return self._calls.pop(stream_id, None)
+
+    @staticmethod
+    def _cancel(call: _Call) -> None:
+        if call.timer is not None:
+            call.timer.cancel()
+        if call.task is not None:
+            call.task.cancel()
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def send(self, stream_id: int, data: bytes) -> None:
+        h2 = self._h2
+        if self._lost or not h2.is_open(stream_id):
+            raise _StreamClosed()
+        h2.send_message(stream_id, data)
+        self._schedule_flush()
+        if h2.pending(stream_id):
+            future = self._loop.create_future()
+            self._drained[stream_id] = future
+            try:
+                await future
+            finally:
+                if self._drained.get(stream_id) is future:
+                    del self._drained[stream_id]
+        if not self._writable.is_set():
+            await self._writable.wait()
+            if self._lost:
+                raise _StreamClosed()
+
+    _close_after_flush = False
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        data = self._h2.data_to_send()
+        if data:
+            transport.write(data)
+        if self._close_after_flush:
+            transport.close()
 
     def disconnect(self) -> None:
-        """Close every client connection, ending the streams (Watch) still open."""
-        for protocol in list(self._protocols):
-            if getattr(protocol, "processor", None) is not None:  # else: still in TLS handshake
-                # No GOAWAY first: grpclib clients fail every call on a GOAWAY,
-                # even one whose reply arrived in the same read. A plain close
-                # reaches them after the replies already sent.
-                protocol.processor.close("the application master is shutting down")
+        """Send what is queued and close; calls still running are cancelled."""
+        for call in list(self._calls.values()):
+            self._cancel(call)
+        # No GOAWAY first: grpclib clients fail every call on a GOAWAY, even
+        # one whose reply arrived in the same read. A plain close reaches
+        # them after the replies already sent.
+        self._close_after_flush = True
+        self._flush()
+
+
+_STREAMING_REQUESTS: Final = frozenset({Cardinality.STREAM_UNARY, Cardinality.STREAM_STREAM})
+
+
+class _Server:
+    """What every connection shares: the methods served, the limit, the open connections."""
+
+    def __init__(self, mapping: Mapping[str, Handler], max_message_size: int) -> None:
+        self.mapping = dict(mapping)
+        self.max_message_size = max_message_size
+        self.connections: set[_Connection] = set()
+
+    def protocol(self) -> _Connection:
+        return _Connection(self)
 
 
 class _Gate:
@@ -185,7 +450,8 @@ class RpcServer:
         port: the TCP port it listens on.
     """
 
-    def __init__(self, server: _ClosingServer, gate: _Gate, port: int) -> None:
+    def __init__(self, listener: asyncio.Server, server: _Server, gate: _Gate, port: int) -> None:
+        self._listener = listener
         self._server = server
         self._gate = gate
         self._closed = False
@@ -200,9 +466,10 @@ class RpcServer:
             return
         self._closed = True
         await self._gate.drain(grace)
-        self._server.close()
-        self._server.disconnect()
-        await self._server.wait_closed()
+        self._listener.close()
+        for connection in list(self._server.connections):
+            connection.disconnect()
+        await self._listener.wait_closed()
 
     async def __aenter__(self) -> RpcServer:
         return self
@@ -251,16 +518,18 @@ async def start_server(
     """
     context = server_ssl_context(security)
     gate = _Gate()
-    server = _ClosingServer(
-        [gate.wrap(handler) for handler in handlers], _BoundedCodec(max_message_size)
-    )
-    listener = await _listen(host, port)
+    mapping: dict[str, Handler] = {}
+    for handler in handlers:
+        mapping.update(gate.wrap(handler).__mapping__())
+    server = _Server(mapping, max_message_size)
+    sock = await _listen(host, port)
     try:
-        await server.start(sock=listener, ssl=context)
+        loop = asyncio.get_running_loop()
+        listener = await loop.create_server(server.protocol, sock=sock, ssl=context)
     except BaseException:
-        listener.close()
+        sock.close()
         raise
-    return RpcServer(server, gate, listener.getsockname()[1])
+    return RpcServer(listener, server, gate, sock.getsockname()[1])
 
 
 def _tcp_listener(

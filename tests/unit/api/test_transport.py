@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grpclib.client import UnaryUnaryMethod
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
@@ -42,6 +43,7 @@ class Servicer(AppMasterBase):
     def __init__(self) -> None:
         self.progress: list[float] = []
         self.release = asyncio.Event()
+        self.abandoned = asyncio.Event()
 
     async def SetProgress(self, stream: Stream[Any, Any]) -> None:
         request = await stream.recv_message()
@@ -52,7 +54,11 @@ class Servicer(AppMasterBase):
     async def Shutdown(self, stream: Stream[Any, Any]) -> None:
         # Answers only once released: a slow call.
         await stream.recv_message()
-        await self.release.wait()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.abandoned.set()
+            raise
         await stream.send_message(pb.Empty())
 
     async def GetRange(self, stream: Stream[Any, Any]) -> None:
@@ -143,10 +149,11 @@ async def test_accepted_connections_send_small_replies_at_once(
     channel = await open_channel(address(server), security)
     async with channel:
         await channel.stub.SetProgress(pb.SetProgressRequest(progress=0.5))
-        protocols = list(server._server._protocols)  # type: ignore[attr-defined]
-        assert protocols
-        for protocol in protocols:
-            sock = protocol.connection._transport.get_extra_info("socket")
+        connections = list(server._server.connections)
+        assert connections
+        for connection in connections:
+            assert connection._transport is not None
+            sock = connection._transport.get_extra_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
@@ -285,6 +292,30 @@ async def test_a_slow_call_times_out_with_the_default_deadline(
         with pytest.raises(TimeoutError):
             async with rpc_errors(channel.address):
                 await channel.stub.Shutdown(pb.ShutdownRequest(), timeout=0.05)
+
+
+async def test_a_call_its_client_gave_up_on_is_cancelled_on_the_master(
+    server: RpcServer, servicer: Servicer, security: Security
+) -> None:
+    async with await open_channel(address(server), security) as channel:
+        with pytest.raises(TimeoutError):
+            async with rpc_errors(channel.address):
+                await channel.stub.Shutdown(pb.ShutdownRequest(), timeout=0.1)
+        await asyncio.wait_for(servicer.abandoned.wait(), PROMPT)
+        # The connection serves on.
+        await channel.stub.SetProgress(pb.SetProgressRequest(progress=0.25))
+    assert servicer.progress == [0.25]
+
+
+async def test_an_unknown_method_is_unimplemented(server: RpcServer, security: Security) -> None:
+    async with await open_channel(address(server), security) as channel:
+        method = UnaryUnaryMethod(
+            channel._channel, "/skein.v1.AppMaster/NoSuchMethod", pb.Empty, pb.Empty
+        )
+        with pytest.raises(GRPCError) as info:
+            await method(pb.Empty())
+    assert info.value.status is Status.UNIMPLEMENTED
+    assert info.value.message == "Method not found"
 
 
 async def test_oversized_requests_are_refused(servicer: Servicer, security: Security) -> None:
