@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import queue
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kv_support.sessions import Endpoint, open_session
+from kv_support.sessions import Endpoint, Session, open_session
 
 MAX_ERRORS_PER_CLIENT = 50
 READY_TIMEOUT = 120.0
@@ -114,6 +115,23 @@ async def _throughput(
     opened = await asyncio.gather(
         *(_client(endpoint, phase, worker, c, value) for c in range(clients))
     )
+    try:
+        return await _timed(phase, worker, opened, value, ready, go, start_at)
+    finally:
+        # Closed whatever happens: a grpc.aio channel left open warns at exit.
+        for session, _ in opened:
+            await session.close()
+
+
+async def _timed(
+    phase: Phase,
+    worker: int,
+    opened: list[tuple[Any, list[str]]],
+    value: bytes,
+    ready: Any,
+    go: Any,
+    start_at: Any,
+) -> dict[str, Any]:
     ready.put(worker)
     if not await asyncio.to_thread(go.wait, READY_TIMEOUT):
         raise TimeoutError("no start signal")
@@ -157,8 +175,6 @@ async def _throughput(
 
     await asyncio.gather(*(run(n, s, k) for n, (s, k) in enumerate(opened)))
     cpu = time.process_time() - cpu
-    for session, _ in opened:
-        await session.close()
     return {
         "ops": sum(counts),
         "errors": len(errors),
@@ -187,6 +203,23 @@ def _throughput_worker(
     results.put(result)
 
 
+def _get(results: Any, timeout: float, workers: list[Any]) -> Any:
+    """The next item of ``results``; fails early if a worker died without sending one.
+
+    A worker can die hard (grpcio's C core aborts the process on some errors).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return results.get(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a worker process died (exit code {dead[0]})") from None
+            if time.monotonic() >= deadline:
+                raise
+
+
 def run_throughput(
     endpoint: Endpoint, phase: Phase, clients: int, processes: int, server_pid: int | None
 ) -> Throughput:
@@ -211,7 +244,7 @@ def run_throughput(
     result = Throughput(clients=clients, processes=processes, duration=phase.duration)
     try:
         for _ in workers:
-            ready.get(timeout=READY_TIMEOUT)
+            _get(ready, READY_TIMEOUT, workers)
         start = time.monotonic() + 0.2
         start_at.value = start
         go.set()
@@ -223,7 +256,7 @@ def run_throughput(
         if server_pid:
             result.server_cpu = process_cpu_seconds(server_pid) - server_cpu
         for _ in workers:
-            one = results.get(timeout=phase.duration + READY_TIMEOUT)
+            one = _get(results, phase.duration + READY_TIMEOUT, workers)
             result.ops += one["ops"]
             result.errors += one["errors"]
             result.first_error = result.first_error or one["first_error"]
@@ -244,8 +277,18 @@ def run_throughput(
 async def _watch_latency(
     endpoint: Endpoint, value_size: int, puts: int, warmup: int, prefix: str
 ) -> dict[str, Any]:
-    value = os.urandom(value_size)
     putter, watcher = await open_session(endpoint), await open_session(endpoint)
+    try:
+        return await _timed_watch(putter, watcher, value_size, puts, warmup, prefix)
+    finally:
+        await putter.close()
+        await watcher.close()
+
+
+async def _timed_watch(
+    putter: Session, watcher: Session, value_size: int, puts: int, warmup: int, prefix: str
+) -> dict[str, Any]:
+    value = os.urandom(value_size)
     await putter.put(prefix.rstrip("/") + ".connect", value)  # outside the watched prefix
     loop = asyncio.get_running_loop()
     pending: dict[str, asyncio.Future[float]] = {}
@@ -285,8 +328,6 @@ async def _watch_latency(
                 await receiver
             except asyncio.CancelledError:
                 pass
-    await putter.close()
-    await watcher.close()
     return {"put_to_event": put_to_event, "put": put_rtt, "missed": missed}
 
 
@@ -312,7 +353,7 @@ def run_watch_latency(
     )
     worker.start()
     try:
-        one = results.get(timeout=READY_TIMEOUT + puts * 10.0)
+        one = _get(results, READY_TIMEOUT + puts * 10.0, [worker])
     finally:
         worker.join(10)
         if worker.is_alive():
@@ -332,9 +373,11 @@ def populate(endpoint: Endpoint, prefix: str, keys: int, value_size: int) -> Non
     async def go() -> None:
         session = await open_session(endpoint)
         value = os.urandom(value_size)
-        for k in range(keys):
-            await session.put(f"{prefix}{k}", value)
-        await session.close()
+        try:
+            for k in range(keys):
+                await session.put(f"{prefix}{k}", value)
+        finally:
+            await session.close()
 
     asyncio.run(go())
 
@@ -344,7 +387,9 @@ def compact(endpoint: Endpoint) -> None:
 
     async def go() -> None:
         session = await open_session(endpoint)
-        await session.compact()
-        await session.close()
+        try:
+            await session.compact()
+        finally:
+            await session.close()
 
     asyncio.run(go())
