@@ -22,7 +22,6 @@ watchers) until the last step succeeded, so a rejected request has no effect.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import TypeVar, final
 from skein.kvstore.conditions import Condition
 from skein.kvstore.errors import KeyValueError
 from skein.kvstore.history import History
+from skein.kvstore.key_index import KeyIndex
 from skein.kvstore.keys import KeyRange
 from skein.kvstore.limits import (
     HISTORY_MAX_BYTES,
@@ -63,10 +63,6 @@ OwnerCheck = Callable[[Owner], str | None]
 has already completed", ...), or None if it is a live container."""
 
 R = TypeVar("R", RangeResult, PutResult, DeleteResult, TransactionResult)
-
-# Releasing more keys than this rebuilds the key list once instead of deleting
-# each key from it (each deletion moves the list's tail).
-_REBUILD_THRESHOLD = 32
 
 
 def _any_owner(owner: Owner) -> str | None:
@@ -117,7 +113,7 @@ class Store:
     ) -> None:
         self._check_owner = check_owner or _any_owner
         self._entries: dict[str, KeyValue] = {}
-        self._keys: list[str] = []  # sorted
+        self._keys = KeyIndex()
         self._owned: dict[Owner, set[str]] = {}
         self._revision = 1
         self._history = History(max_events=history_max_events, max_bytes=history_max_bytes)
@@ -151,13 +147,12 @@ class Store:
 
     def range(self, keys: KeyRange) -> RangeResult:
         """The entries of a range, in key order."""
-        lo, hi = self._bounds(keys)
-        return RangeResult(kvs=tuple(self._entries[key] for key in self._keys[lo:hi]))
+        entries = self._entries
+        return RangeResult(kvs=tuple(entries[key] for key in self._keys.keys(keys.start, keys.end)))
 
     def count(self, keys: KeyRange) -> int:
         """How many keys a range holds."""
-        lo, hi = self._bounds(keys)
-        return hi - lo
+        return self._keys.count(keys.start, keys.end)
 
     def owned_keys(self, owner: Owner) -> tuple[str, ...]:
         """The keys ``owner`` owns, sorted."""
@@ -221,12 +216,7 @@ class Store:
         """
         write = self._begin()
         doomed = sorted(self._owned.get(owner, ()))
-        if len(doomed) > _REBUILD_THRESHOLD:
-            gone = set(doomed)
-            self._keys = [key for key in self._keys if key not in gone]
-        else:
-            for key in doomed:
-                del self._keys[bisect.bisect_left(self._keys, key)]
+        self._keys.remove_many(doomed)
         deleted = tuple(self._forget(write, key) for key in doomed)
         return self._commit(write, DeleteResult(deleted=deleted))
 
@@ -289,11 +279,6 @@ class Store:
 
     # -- internals --------------------------------------------------------------------
 
-    def _bounds(self, keys: KeyRange) -> tuple[int, int]:
-        lo = bisect.bisect_left(self._keys, keys.start)
-        hi = bisect.bisect_left(self._keys, keys.end) if keys.end else len(self._keys)
-        return lo, max(lo, hi)
-
     def _begin(self) -> _Write:
         return _Write(revision=self._revision + 1)
 
@@ -354,9 +339,7 @@ class Store:
         return PutResult(kv=kv, previous=previous)
 
     def _delete_range(self, write: _Write, keys: KeyRange) -> DeleteResult:
-        lo, hi = self._bounds(keys)
-        doomed = self._keys[lo:hi]
-        del self._keys[lo:hi]
+        doomed = self._keys.remove_range(keys.start, keys.end)
         return DeleteResult(deleted=tuple(self._forget(write, key) for key in doomed))
 
     def _forget(self, write: _Write, key: str) -> KeyValue:
@@ -375,10 +358,10 @@ class Store:
         if new is None:
             if old is not None:
                 del self._entries[key]
-                del self._keys[bisect.bisect_left(self._keys, key)]
+                self._keys.remove(key)
             return old
         if old is None:
-            bisect.insort(self._keys, key)
+            self._keys.add(key)
         self._entries[key] = new
         if new.owner is not None:
             self._owned.setdefault(new.owner, set()).add(key)

@@ -24,6 +24,7 @@ def test_modules_are_known() -> None:
         "conditions",
         "errors",
         "history",
+        "key_index",
         "keys",
         "limits",
         "operations",
@@ -44,7 +45,7 @@ def test_all_is_sorted_and_complete() -> None:
         for module in MODULES
         for name in importlib.import_module(f"skein.kvstore.{module}").__all__
     }
-    internal = {"History", "WatcherGroup", "check_key", "check_value", "event_size"}
+    internal = {"History", "KeyIndex", "WatcherGroup", "check_key", "check_value", "event_size"}
     internal |= {"EVENT_OVERHEAD_BYTES"}
     assert set(names) == public - internal
 
