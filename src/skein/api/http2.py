@@ -16,13 +16,17 @@ so they are encoded once, as bytes, when this module is imported, and a
 unary call costs a handful of frames parsed with ``struct``. Header blocks
 received are decoded by ``hpack`` (their dynamic table needs it).
 
-Flow control. Received DATA is credited back at once, connection and stream
-alike: request messages are bounded by ``max_message_size`` (a larger one is
-refused from its length prefix, and its bytes dropped as they come), so
-buffering them is bounded too. Sent DATA honours the client's windows; what
-does not fit waits in the stream's buffer, :meth:`~ServerConnection.pending`
-says how much, and it goes out as the client opens its windows. Trailers wait
-for the stream's data.
+Flow control. A stream's window holds one request message of the largest
+size accepted (``max_message_size``; a larger one is refused from its length
+prefix, and its bytes dropped as they come), and what a stream received is
+credited back once the call has taken it (:meth:`~ServerConnection.consumed`):
+a call that does not read its requests stops its client, not the connection,
+whose window is credited as data arrives. At most
+:data:`MAX_CONCURRENT_STREAMS` streams are open at once, which bounds what a
+connection buffers. Sent DATA honours the client's windows; what does not fit
+waits in the stream's buffer, :meth:`~ServerConnection.pending` says how much,
+and it goes out as the client opens its windows. Trailers wait for the
+stream's data, unless the call is being cut short.
 
 Example:
     >>> connection = ServerConnection(max_message_size=1024)
@@ -44,6 +48,7 @@ from hpack import Decoder
 from hpack.exceptions import HPACKError
 
 __all__ = [
+    "MAX_CONCURRENT_STREAMS",
     "CallStarted",
     "ConnectionEnded",
     "ErrorCode",
@@ -54,6 +59,9 @@ __all__ = [
     "RequestEnded",
     "ServerConnection",
     "StreamReset",
+    "decode_grpc_message",
+    "encode_grpc_message",
+    "iter_frames",
     "parse_timeout",
 ]
 
@@ -95,6 +103,7 @@ _PADDED: Final = 0x8
 _PRIORITY: Final = 0x20
 
 _SETTINGS_HEADER_TABLE_SIZE: Final = 0x1
+_SETTINGS_MAX_CONCURRENT_STREAMS: Final = 0x3
 _SETTINGS_INITIAL_WINDOW_SIZE: Final = 0x4
 _SETTINGS_MAX_FRAME_SIZE: Final = 0x5
 _SETTINGS_MAX_HEADER_LIST_SIZE: Final = 0x6
@@ -102,10 +111,17 @@ _SETTINGS_MAX_HEADER_LIST_SIZE: Final = 0x6
 _DEFAULT_WINDOW: Final = 65_535
 _MAX_WINDOW: Final = 2**31 - 1
 _DEFAULT_FRAME_SIZE: Final = 16_384
-#: What we let clients send ahead, per stream and per connection. Received
-#: data is credited back as soon as it is parsed, so this only spares
-#: round trips; a request is at most ``max_message_size`` anyway.
-_RECEIVE_WINDOW: Final = 4 * 1024 * 1024
+#: What a client may send ahead on a connection; credited back as it arrives.
+_CONNECTION_WINDOW: Final = 4 * 1024 * 1024
+#: A stream's window beyond one largest message: room for the next ones.
+_STREAM_WINDOW_SLACK: Final = 64 * 1024
+#: Streams a client may have open at once on one connection; clients wait
+#: for one to end before opening more.
+MAX_CONCURRENT_STREAMS: Final = 128
+#: The dynamic table size a client's encoder may use (HPACK's default; we never say more).
+_HEADER_TABLE_SIZE: Final = 4096
+#: Longest ``grpc-message`` sent, in characters; longer ones are cut, saying so.
+_MAX_STATUS_MESSAGE: Final = 1024
 #: Largest header block accepted (hpack's own default bound, 64 KiB).
 _MAX_HEADER_BLOCK: Final = 64 * 1024
 
@@ -226,7 +242,7 @@ def encode_grpc_message(message: str) -> bytes:
     >>> encode_grpc_message("no key 'é' (100%)")
     b"no key '%C3%A9' (100%25)"
     """
-    return quote(message, safe=_MESSAGE_SAFE).encode("ascii")
+    return quote(message, safe=_MESSAGE_SAFE, errors="replace").encode("ascii")
 
 
 def decode_grpc_message(value: str) -> str:
@@ -237,6 +253,8 @@ def decode_grpc_message(value: str) -> str:
 def _trailer_block(status: int, message: str | None) -> bytes:
     fields = _STATUS_FIELDS.get(status) or _literal(b"grpc-status", str(status).encode())
     if message:
+        if len(message) > _MAX_STATUS_MESSAGE:
+            message = f"{message[:_MAX_STATUS_MESSAGE]}... ({len(message)} characters in all)"
         fields += _literal(b"grpc-message", encode_grpc_message(message))
     return fields
 
@@ -270,7 +288,7 @@ class _Stream:
     trailers: bytes | None = None  # queued, sent once outbound is empty
     remote_ended: bool = False
     refused: bool = False  # request bytes are dropped: the call already failed
-    unacked: int = 0  # received bytes not yet credited back
+    failed: bool = False  # its trailers give a status other than OK
 
 
 def _frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
@@ -291,7 +309,8 @@ class ServerConnection:
     def __init__(self, *, max_message_size: int) -> None:
         self._max_message = max_message_size
         self._decoder = Decoder()
-        self._decoder.max_allowed_table_size = 65_536
+        self._decoder.max_allowed_table_size = _HEADER_TABLE_SIZE
+        self._stream_window = max_message_size + 5 + _STREAM_WINDOW_SLACK
         self._inbound = bytearray()
         self._outbound: list[bytes] = []
         self._streams: dict[int, _Stream] = {}
@@ -305,14 +324,20 @@ class ServerConnection:
         self._send_window = _DEFAULT_WINDOW  # the connection's
         self._conn_unacked = 0
         self._blocked: dict[int, _Stream] = {}  # streams with outbound data, in order
-        settings = struct.pack(">HI", _SETTINGS_INITIAL_WINDOW_SIZE, _RECEIVE_WINDOW)
+        settings = struct.pack(
+            ">HIHI",
+            _SETTINGS_INITIAL_WINDOW_SIZE,
+            self._stream_window,
+            _SETTINGS_MAX_CONCURRENT_STREAMS,
+            MAX_CONCURRENT_STREAMS,
+        )
         self._outbound.append(_frame(FrameType.SETTINGS, 0, 0, settings))
         self._outbound.append(
             _frame(
                 FrameType.WINDOW_UPDATE,
                 0,
                 0,
-                struct.pack(">I", _RECEIVE_WINDOW - _DEFAULT_WINDOW),
+                struct.pack(">I", _CONNECTION_WINDOW - _DEFAULT_WINDOW),
             )
         )
 
@@ -335,6 +360,17 @@ class ServerConnection:
         """Bytes of ``stream_id``'s reply that wait for the client's window (0 if none)."""
         stream = self._streams.get(stream_id)
         return len(stream.outbound) if stream is not None else 0
+
+    def consumed(self, stream_id: int, size: int) -> None:
+        """The call on ``stream_id`` took ``size`` bytes of its requests: credit them back.
+
+        ``size`` counts a message's 5-byte prefix. Until its call takes them,
+        a stream's messages hold its window, so a client cannot send more
+        than a call reads (plus one message).
+        """
+        stream = self._streams.get(stream_id)
+        if stream is not None and not stream.remote_ended and size > 0:
+            self._window_update(stream_id, size)
 
     def is_open(self, stream_id: int) -> bool:
         """Whether ``stream_id`` can still be answered (not reset, not finished)."""
@@ -370,20 +406,29 @@ class ServerConnection:
         stream.outbound += message
         self._flush_stream(stream)
 
-    def send_trailers(self, stream_id: int, status: int, message: str | None = None) -> None:
+    def send_trailers(
+        self, stream_id: int, status: int, message: str | None = None, *, cut_short: bool = False
+    ) -> None:
         """End ``stream_id``'s reply with gRPC ``status`` (and ``message``).
 
-        Sent after the stream's queued data; without any reply message it is
-        a "trailers-only" reply. A closed stream is ignored: its client left.
+        Sent after the stream's queued data, or at once, dropping that data,
+        if ``cut_short`` (the deadline passed, the request was refused).
+        Without any reply message it is a "trailers-only" reply. A closed
+        stream is ignored: its client left. Messages longer than 1024
+        characters are cut.
         """
         stream = self._streams.get(stream_id)
-        if stream is None or stream.trailers is not None:
+        if stream is None or (stream.trailers is not None and not cut_short):
             return
+        if cut_short:
+            stream.outbound.clear()
+            self._blocked.pop(stream_id, None)
         block = _trailer_block(status, message)
         if not stream.headers_sent:
             stream.headers_sent = True
             block = _RESPONSE_HEADERS + block
         stream.trailers = block
+        stream.failed = status != 0
         if not stream.outbound:
             self._finish(stream)
 
@@ -406,13 +451,18 @@ class ServerConnection:
 
     def _finish(self, stream: _Stream) -> None:
         assert stream.trailers is not None
+        # One frame: the longest block (1,024 characters of grpc-message, each
+        # at most 12 bytes percent-encoded) is below the smallest frame size
+        # a client can set, 16 KiB.
         self._outbound.append(
             _frame(FrameType.HEADERS, _END_HEADERS | _END_STREAM, stream.id, stream.trailers)
         )
         del self._streams[stream.id]
         self._blocked.pop(stream.id, None)
-        if not stream.remote_ended:
-            # The reply is complete: the client need not send the rest (RFC 9113, 8.1).
+        if not stream.remote_ended and stream.failed:
+            # The call failed: the client need not send the rest (RFC 9113,
+            # 8.1). Not after a success: grpclib clients drop the replies
+            # they have not yet read when a stream is reset.
             self._outbound.append(
                 _frame(FrameType.RST_STREAM, 0, stream.id, struct.pack(">I", ErrorCode.NO_ERROR))
             )
@@ -512,16 +562,11 @@ class ServerConnection:
             raise ProtocolError(
                 f"DATA after the end of stream {stream_id}", ErrorCode.STREAM_CLOSED
             )
+        end_stream = bool(flags & _END_STREAM)
         if flags & _PADDED:
             payload = _unpad(payload)
-        end_stream = bool(flags & _END_STREAM)
-        if not end_stream and size:
-            stream.unacked += size
-            if stream.unacked >= _RECEIVE_WINDOW // 2:
-                self._outbound.append(
-                    _frame(FrameType.WINDOW_UPDATE, 0, stream_id, struct.pack(">I", stream.unacked))
-                )
-                stream.unacked = 0
+            if not end_stream and size > len(payload):  # padding is never consumed
+                self._window_update(stream_id, size - len(payload))
         if not stream.refused:
             stream.buffer += payload
             self._messages(stream, out)
@@ -530,11 +575,14 @@ class ServerConnection:
 
     def _credit_connection(self, size: int) -> None:
         self._conn_unacked += size
-        if self._conn_unacked >= _RECEIVE_WINDOW // 2:
-            self._outbound.append(
-                _frame(FrameType.WINDOW_UPDATE, 0, 0, struct.pack(">I", self._conn_unacked))
-            )
+        if self._conn_unacked >= _CONNECTION_WINDOW // 2:
+            self._window_update(0, self._conn_unacked)
             self._conn_unacked = 0
+
+    def _window_update(self, stream_id: int, increment: int) -> None:
+        self._outbound.append(
+            _frame(FrameType.WINDOW_UPDATE, 0, stream_id, struct.pack(">I", increment))
+        )
 
     def _messages(self, stream: _Stream, out: list[Event]) -> None:
         buffer = stream.buffer
@@ -607,6 +655,10 @@ class ServerConnection:
             ) from exc
         stream = self._streams.get(stream_id)
         if stream is not None:  # trailers from the client: only their END_STREAM matters
+            if stream.remote_ended:
+                raise ProtocolError(
+                    f"HEADERS after the end of stream {stream_id}", ErrorCode.STREAM_CLOSED
+                )
             if not flags & _END_STREAM:
                 raise ProtocolError(f"trailers without END_STREAM on stream {stream_id}")
             self._remote_end(stream, out)
@@ -618,6 +670,14 @@ class ServerConnection:
         if not stream_id % 2:
             raise ProtocolError(f"HEADERS on even stream {stream_id}")
         self._last_stream_id = stream_id
+        if len(self._streams) >= MAX_CONCURRENT_STREAMS:
+            # Over the limit we announced: the client may retry it later.
+            self._outbound.append(
+                _frame(
+                    FrameType.RST_STREAM, 0, stream_id, struct.pack(">I", ErrorCode.REFUSED_STREAM)
+                )
+            )
+            return
         stream = _Stream(stream_id, self._peer_window)
         self._streams[stream_id] = stream
         path = method = content_type = b""
@@ -643,6 +703,8 @@ class ServerConnection:
     def _on_rst_stream(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if len(payload) != 4:
             raise ProtocolError("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+        if stream_id == 0 or stream_id > self._last_stream_id:
+            raise ProtocolError(f"RST_STREAM on idle stream {stream_id}")
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
             self._blocked.pop(stream_id, None)
@@ -653,6 +715,8 @@ class ServerConnection:
         if stream_id != 0:
             raise ProtocolError("SETTINGS on a stream")
         if flags & _ACK:
+            if payload:
+                raise ProtocolError("SETTINGS ACK with a payload", ErrorCode.FRAME_SIZE_ERROR)
             return
         if len(payload) % 6:
             raise ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
@@ -664,6 +728,11 @@ class ServerConnection:
                 self._peer_window = value
                 for stream in self._streams.values():
                     stream.send_window += delta
+                    if stream.send_window > _MAX_WINDOW:
+                        raise ProtocolError(
+                            f"stream {stream.id}'s window overflows",
+                            ErrorCode.FLOW_CONTROL_ERROR,
+                        )
             elif key == _SETTINGS_MAX_FRAME_SIZE:
                 if not _DEFAULT_FRAME_SIZE <= value <= 2**24 - 1:
                     raise ProtocolError(f"maximum frame size {value} out of range")
@@ -676,6 +745,8 @@ class ServerConnection:
     def _on_ping(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if len(payload) != 8:
             raise ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+        if stream_id != 0:
+            raise ProtocolError("PING on a stream")
         if not flags & _ACK:
             self._outbound.append(_frame(FrameType.PING, _ACK, 0, payload))
 
@@ -691,6 +762,8 @@ class ServerConnection:
             raise ProtocolError("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
         (increment,) = struct.unpack(">I", payload)
         increment &= 0x7FFF_FFFF
+        if not increment:
+            raise ProtocolError(f"WINDOW_UPDATE of 0 on stream {stream_id}")
         if stream_id == 0:
             self._send_window += increment
             if self._send_window > _MAX_WINDOW:
@@ -700,6 +773,10 @@ class ServerConnection:
         stream = self._streams.get(stream_id)
         if stream is not None:
             stream.send_window += increment
+            if stream.send_window > _MAX_WINDOW:
+                raise ProtocolError(
+                    f"stream {stream_id}'s window overflows", ErrorCode.FLOW_CONTROL_ERROR
+                )
             if stream.outbound:
                 self._flush_stream(stream)
 

@@ -93,7 +93,7 @@ class _Call:
         "_ended",
         "_messages",
         "_request_type",
-        "_waiter",
+        "_waiters",
         "deadline_hit",
         "path",
         "stream_id",
@@ -110,7 +110,7 @@ class _Call:
         self._request_type = request_type
         self._messages: deque[bytes] = deque()
         self._ended = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self.task: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.deadline_hit = False
@@ -120,12 +120,15 @@ class _Call:
         while not self._messages:
             if self._ended:
                 return None
-            self._waiter = asyncio.get_running_loop().create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
-                self._waiter = None
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
         data = self._messages.popleft()
+        self._connection.consumed(self.stream_id, len(data) + 5)
         message = self._request_type()
         try:
             message.ParseFromString(data)
@@ -153,13 +156,20 @@ class _Call:
         self._messages.append(data)
         self._wake()
 
+    @property
+    def queued(self) -> int:
+        """Request messages received and not yet read."""
+        return len(self._messages)
+
     def _end(self) -> None:
         self._ended = True
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class _Connection(asyncio.Protocol):
@@ -177,7 +187,7 @@ class _Connection(asyncio.Protocol):
         self._calls: dict[int, _Call] = {}
         self._handlers: dict[int, Handler] = {}  # calls not started until the request ends
         self._flush_scheduled = False
-        self._drained: dict[int, asyncio.Future[None]] = {}  # sends waiting for window
+        self._drained: dict[int, list[asyncio.Future[None]]] = {}  # sends waiting for window
         self._writable = asyncio.Event()
         self._writable.set()
         self._lost = False
@@ -187,6 +197,9 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if self._server.closing:  # its TLS handshake ended after the server closed
+            self._close()
+            return
         self._server.connections.add(self)
         self._schedule_flush()
 
@@ -196,25 +209,33 @@ class _Connection(asyncio.Protocol):
             # Ordered by how often each comes.
             if isinstance(event, MessageReceived):
                 call = self._calls.get(event.stream_id)
-                if call is not None:
+                if call is None:
+                    continue
+                if call.task is None and call.queued:  # a unary call, not yet started
+                    self._fail(
+                        event.stream_id,
+                        Status.INTERNAL.value,
+                        "a unary call sent more than one request message",
+                    )
+                else:
                     call._deliver(event.data)
             elif isinstance(event, CallStarted):
                 self._call_started(event)
             elif isinstance(event, RequestEnded):
                 self._request_ended(event.stream_id)
             elif isinstance(event, MessageRefused):
-                self._refused(event)
+                self._fail(event.stream_id, event.status, event.message)
             elif isinstance(event, StreamReset):
                 self._abandon(event.stream_id)
             # ConnectionEnded: a client's GOAWAY lets its calls finish; a
             # protocol error has ended the connection (h2.ended, below).
-        if h2.ended:
-            self._schedule_flush()
+        if h2.ended:  # a protocol error: GOAWAY is queued
+            for call in list(self._calls.values()):
+                self._cancel(call)
             self._close_after_flush = True
         if self._drained:
-            for stream_id, future in list(self._drained.items()):
-                if not h2.pending(stream_id) and not future.done():
-                    future.set_result(None)
+            for stream_id in [i for i in self._drained if not h2.pending(i)]:
+                self._wake_senders(stream_id)
         self._schedule_flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -224,16 +245,21 @@ class _Connection(asyncio.Protocol):
             self._cancel(call)
         self._calls.clear()
         self._handlers.clear()
-        for future in self._drained.values():
-            if not future.done():
-                future.set_exception(_StreamClosed())
+        for stream_id in list(self._drained):
+            self._wake_senders(stream_id, _StreamClosed())
         self._writable.set()
 
     def pause_writing(self) -> None:
+        # The client is not reading: stop reading it too, or its pings and
+        # new calls would pile up answers in the transport's buffer.
         self._writable.clear()
+        if self._transport is not None:
+            self._transport.pause_reading()
 
     def resume_writing(self) -> None:
         self._writable.set()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
 
     # -- calls ------------------------------------------------------------------------
 
@@ -289,7 +315,8 @@ class _Connection(asyncio.Protocol):
                 call.timer.cancel()
             if self._calls.get(call.stream_id) is call:
                 del self._calls[call.stream_id]
-        self._h2.send_trailers(call.stream_id, status.value, message)
+        # Past its deadline, what the call still had to send is moot.
+        self._h2.send_trailers(call.stream_id, status.value, message, cut_short=call.deadline_hit)
         self._schedule_flush()
 
     def _expire(self, call: _Call) -> None:
@@ -298,25 +325,32 @@ class _Connection(asyncio.Protocol):
             call.deadline_hit = True
             call.task.cancel()
         else:  # still receiving its request
-            self._forget(call.stream_id)
-            self._h2.send_trailers(
-                call.stream_id, Status.DEADLINE_EXCEEDED.value, "Deadline exceeded"
-            )
-            self._schedule_flush()
+            self._fail(call.stream_id, Status.DEADLINE_EXCEEDED.value, "Deadline exceeded")
 
-    def _refused(self, event: MessageRefused) -> None:
-        call = self._forget(event.stream_id)
+    def _fail(self, stream_id: int, status: int, message: str) -> None:
+        """End a call at once with ``status``: its request is refused, or its time is up."""
+        call = self._forget(stream_id)
         if call is not None:
             self._cancel(call)
-        self._h2.send_trailers(event.stream_id, event.status, event.message)
+        self._wake_senders(stream_id, _StreamClosed())
+        self._h2.send_trailers(stream_id, status, message, cut_short=True)
+        self._schedule_flush()
 
     def _abandon(self, stream_id: int) -> None:
         call = self._forget(stream_id)
         if call is not None:
             self._cancel(call)
-        future = self._drained.pop(stream_id, None)
-        if future is not None and not future.done():
-            future.set_exception(_StreamClosed())
+        self._wake_senders(stream_id, _StreamClosed())
+
+    def _wake_senders(self, stream_id: int, error: Exception | None = None) -> None:
+        """Resume the sends waiting for ``stream_id``'s window: it opened, or ``error``."""
+        for future in self._drained.pop(stream_id, ()):
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
     def _forget(self, stream_id: int) -> _Call | None:
         self._handlers.pop(stream_id, None)
@@ -332,6 +366,9 @@ class _Connection(asyncio.Protocol):
     # -- sending ----------------------------------------------------------------------
 
     async def send(self, stream_id: int, data: bytes) -> None:
+        """Queue one reply message; return once the client's windows took it."""
+        if not self._writable.is_set():  # the client is not reading: queue nothing more
+            await self._writable.wait()
         h2 = self._h2
         if self._lost or not h2.is_open(stream_id):
             raise _StreamClosed()
@@ -339,16 +376,13 @@ class _Connection(asyncio.Protocol):
         self._schedule_flush()
         if h2.pending(stream_id):
             future = self._loop.create_future()
-            self._drained[stream_id] = future
-            try:
-                await future
-            finally:
-                if self._drained.get(stream_id) is future:
-                    del self._drained[stream_id]
-        if not self._writable.is_set():
-            await self._writable.wait()
-            if self._lost:
-                raise _StreamClosed()
+            self._drained.setdefault(stream_id, []).append(future)
+            await future
+
+    def consumed(self, stream_id: int, size: int) -> None:
+        """A call read ``size`` bytes of requests: let its client send more."""
+        self._h2.consumed(stream_id, size)
+        self._schedule_flush()
 
     _close_after_flush = False
 
@@ -366,7 +400,18 @@ class _Connection(asyncio.Protocol):
         if data:
             transport.write(data)
         if self._close_after_flush:
-            transport.close()
+            self._close()
+
+    def _close(self) -> None:
+        assert self._transport is not None
+        self._transport.close()
+        # A TLS close waits for the client's close_notify (30 s by default):
+        # past a short while, drop the connection without it.
+        self._loop.call_later(_CLOSE_TIMEOUT, self._abort)
+
+    def _abort(self) -> None:
+        if not self._lost and self._transport is not None:
+            self._transport.abort()
 
     def disconnect(self) -> None:
         """Send what is queued and close; calls still running are cancelled."""
@@ -381,6 +426,9 @@ class _Connection(asyncio.Protocol):
 
 _STREAMING_REQUESTS: Final = frozenset({Cardinality.STREAM_UNARY, Cardinality.STREAM_STREAM})
 
+#: Seconds a closed connection waits for the client's TLS close_notify.
+_CLOSE_TIMEOUT: Final = 1.0
+
 
 class _Server:
     """What every connection shares: the methods served, the limit, the open connections."""
@@ -389,6 +437,7 @@ class _Server:
         self.mapping = dict(mapping)
         self.max_message_size = max_message_size
         self.connections: set[_Connection] = set()
+        self.closing = False
 
     def protocol(self) -> _Connection:
         return _Connection(self)
@@ -467,6 +516,7 @@ class RpcServer:
         self._closed = True
         await self._gate.drain(grace)
         self._listener.close()
+        self._server.closing = True
         for connection in list(self._server.connections):
             connection.disconnect()
         await self._listener.wait_closed()

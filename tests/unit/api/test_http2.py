@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skein.api.http2 import (
+    MAX_CONCURRENT_STREAMS,
     PREFACE,
     CallStarted,
     ConnectionEnded,
@@ -103,7 +104,8 @@ def test_the_server_greets_with_its_settings_and_a_larger_connection_window() ->
     connection = ServerConnection(max_message_size=1024)
     (kind, _, _, payload), (kind2, _, stream, increment) = iter_frames(connection.data_to_send())
     assert kind == FrameType.SETTINGS
-    assert struct.unpack(">HI", payload) == (0x4, 4 * 1024 * 1024)
+    # A stream's window holds the largest message and then some; 128 streams at once.
+    assert dict(struct.iter_unpack(">HI", payload)) == {0x4: 1029 + 65_536, 0x3: 128}
     assert (kind2, stream) == (FrameType.WINDOW_UPDATE, 0)
     assert struct.unpack(">I", increment)[0] == 4 * 1024 * 1024 - 65_535
 
@@ -303,20 +305,96 @@ def test_a_reset_stream_is_abandoned() -> None:
     assert connection.receive_data(frame(FrameType.DATA, 0, 1, b"moot")) == []
 
 
-def test_received_data_is_credited_back() -> None:
-    client = Client()
-    connection = connected()
-    connection.receive_data(client.headers(1))
-    chunk = frame(FrameType.DATA, 0, 1, message(b"x" * 16_000))
-    for _ in range(140):  # about 2.2 MB: past half the 4 MiB windows
-        connection.receive_data(chunk)
-    updates = [
+def window_updates(connection: ServerConnection) -> list[tuple[int, int]]:
+    return [
         (stream_id, struct.unpack(">I", payload)[0])
         for kind, _, stream_id, payload in iter_frames(connection.data_to_send())
         if kind == FrameType.WINDOW_UPDATE
     ]
-    assert sorted(s for s, _ in updates) == [0, 1]
-    assert all(increment >= 2 * 1024 * 1024 for _, increment in updates)
+
+
+def test_the_connection_is_credited_as_data_comes_a_stream_as_its_call_reads() -> None:
+    client = Client()
+    connection = ServerConnection(max_message_size=20_000)
+    connection.receive_data(PREFACE + settings() + client.headers(1))
+    connection.data_to_send()
+    chunk = frame(FrameType.DATA, 0, 1, message(b"x" * 16_000))
+    for _ in range(140):  # about 2.2 MB: past half the connection's 4 MiB window
+        connection.receive_data(chunk)
+    ((stream_id, increment),) = window_updates(connection)
+    assert stream_id == 0
+    assert increment >= 2 * 1024 * 1024
+    connection.consumed(1, 16_005)
+    assert window_updates(connection) == [(1, 16_005)]
+    connection.receive_data(frame(FrameType.DATA, END_STREAM, 1, b""))
+    connection.consumed(1, 16_005)  # the client sends no more: nothing to credit
+    assert window_updates(connection) == []
+
+
+def test_padding_is_credited_at_once() -> None:
+    client = Client()
+    connection = connected()
+    connection.receive_data(client.headers(1))
+    connection.receive_data(frame(FrameType.DATA, PADDED, 1, bytes([10]) + b"abc" + b"\0" * 10))
+    assert window_updates(connection) == [(1, 11)]
+
+
+def test_a_long_status_message_is_cut_to_fit_one_frame() -> None:
+    client = Client()
+    connection = connected()
+    connection.receive_data(client.call(1, b""))
+    connection.send_trailers(1, 5, "\U0001f600" * 20_000)
+    ((kind, flags, _, payload),) = iter_frames(connection.data_to_send())
+    assert (kind, flags) == (FrameType.HEADERS, END_HEADERS | END_STREAM)
+    assert len(payload) < 16_384
+    text = decode_grpc_message(dict(client.decoder.decode(payload))["grpc-message"])
+    assert text == "\U0001f600" * 1024 + "... (20000 characters in all)"
+
+
+def test_a_call_cut_short_drops_its_pending_data_and_ends_at_once() -> None:
+    client = Client()
+    connection = connected(settings(initial_window=10))
+    connection.receive_data(client.call(1, b""))
+    connection.send_message(1, b"r" * 95)
+    connection.data_to_send()
+    assert connection.pending(1) == 90
+    connection.send_trailers(1, 4, "Deadline exceeded", cut_short=True)
+    frames = client.frames(connection.data_to_send())
+    assert [k for k, _, _, _ in frames] == [FrameType.HEADERS]
+    assert frames[0][3] == {"grpc-status": "4", "grpc-message": "Deadline exceeded"}
+    assert not connection.is_open(1)
+
+
+def test_only_a_failed_call_resets_a_stream_the_client_still_sends_on() -> None:
+    client = Client()
+    connection = connected()
+    connection.receive_data(client.headers(1) + client.headers(3))
+    connection.send_message(1, b"done")
+    connection.send_trailers(1, 0)
+    connection.send_trailers(3, 13, "broken")
+    kinds = [(k, s) for k, _, s, _ in iter_frames(connection.data_to_send())]
+    # A reset would make grpclib drop replies the client has not read yet.
+    assert kinds == [
+        (FrameType.HEADERS, 1),
+        (FrameType.DATA, 1),
+        (FrameType.HEADERS, 1),
+        (FrameType.HEADERS, 3),
+        (FrameType.RST_STREAM, 3),
+    ]
+
+
+def test_streams_beyond_the_announced_limit_are_refused() -> None:
+    client = Client()
+    connection = connected()
+    events = connection.receive_data(
+        b"".join(client.headers(2 * n + 1) for n in range(MAX_CONCURRENT_STREAMS + 1))
+    )
+    assert len(events) == MAX_CONCURRENT_STREAMS
+    ((kind, _, stream_id, payload),) = iter_frames(connection.data_to_send())
+    assert (kind, stream_id) == (FrameType.RST_STREAM, 2 * MAX_CONCURRENT_STREAMS + 1)
+    assert struct.unpack(">I", payload)[0] == ErrorCode.REFUSED_STREAM
+    connection.send_trailers(1, 0)  # one ends: the next may start
+    assert connection.receive_data(client.headers(1001)) == [CallStarted(1001, PATH, None)]
 
 
 def test_calls_are_parsed_for_what_serving_needs() -> None:
@@ -363,6 +441,13 @@ def test_header_blocks_may_continue_over_frames() -> None:
         (PREFACE + frame(FrameType.DATA, 0, 1, b"x" * 20_000), "larger than the maximum"),
         (PREFACE + frame(FrameType.HEADERS, END_HEADERS, 1, b"\xff\xff\xff\xff"), "undecodable"),
         (PREFACE + frame(FrameType.PUSH_PROMISE, 0, 1, b"\0\0\0\x02"), "may not push"),
+        (PREFACE + frame(FrameType.RST_STREAM, 0, 5, b"\0\0\0\x08"), "idle stream 5"),
+        (PREFACE + frame(FrameType.PING, 0, 1, b"12345678"), "PING on a stream"),
+        (PREFACE + frame(FrameType.SETTINGS, ACK, 0, b"\0" * 6), "ACK with a payload"),
+        (PREFACE + frame(FrameType.WINDOW_UPDATE, 0, 0, b"\0\0\0\0"), "WINDOW_UPDATE of 0"),
+        (PREFACE + frame(FrameType.WINDOW_UPDATE, 0, 0, b"\x7f\xff\xff\xff"), "overflow"),
+        # A dynamic table larger than the 4096 bytes we allow.
+        (PREFACE + frame(FrameType.HEADERS, END_HEADERS, 1, b"\x3f\xe1\xff\x03"), "undecodable"),
     ],
 )
 def test_protocol_errors_end_the_connection_with_a_goaway(data: bytes, reason: str) -> None:
@@ -394,3 +479,26 @@ def test_timeouts_parse_in_every_unit() -> None:
         [3600, 120, 3, 0.004, 5e-6, 6e-9]
     )
     assert [parse_timeout(v) for v in ("", "S", "1s", "123456789S", "-1S")] == [None] * 5
+
+
+def test_window_overflows_and_late_trailers_end_the_connection() -> None:
+    cases = [
+        (
+            lambda c: c.headers(1) + frame(FrameType.WINDOW_UPDATE, 0, 1, b"\x7f\xff\xff\xff"),
+            "stream 1's window overflows",
+        ),
+        (
+            lambda c: (
+                c.headers(3)
+                + frame(FrameType.WINDOW_UPDATE, 0, 3, struct.pack(">I", 100))
+                + settings(initial_window=2**31 - 1)
+            ),
+            "stream 3's window overflows",
+        ),
+        (lambda c: c.headers(5, end_stream=True) + c.headers(5, end_stream=True), "after the end"),
+    ]
+    for data, reason in cases:
+        connection = connected()
+        events = connection.receive_data(data(Client()))
+        assert isinstance(events[-1], ConnectionEnded)
+        assert reason in events[-1].reason

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grpclib.client import UnaryUnaryMethod
+from grpclib.client import StreamUnaryMethod, UnaryUnaryMethod
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
@@ -316,6 +316,30 @@ async def test_an_unknown_method_is_unimplemented(server: RpcServer, security: S
             await method(pb.Empty())
     assert info.value.status is Status.UNIMPLEMENTED
     assert info.value.message == "Method not found"
+
+
+async def test_a_unary_call_with_two_requests_fails(server: RpcServer, security: Security) -> None:
+    async with await open_channel(address(server), security) as channel:
+        # grpclib's unary methods send one message: call SetProgress as a client stream.
+        method = StreamUnaryMethod(
+            channel._channel,
+            "/skein.v1.AppMaster/SetProgress",
+            pb.SetProgressRequest,
+            pb.Empty,
+        )
+
+        async def two_requests() -> None:
+            async with method.open() as stream:
+                await stream.send_message(pb.SetProgressRequest(progress=0.1))
+                await stream.send_message(pb.SetProgressRequest(progress=0.2), end=True)
+                await stream.recv_message()
+
+        with pytest.raises(GRPCError) as info:
+            await two_requests()
+        assert info.value.status is Status.INTERNAL
+        assert info.value.message == "a unary call sent more than one request message"
+        # The connection serves on.
+        await channel.stub.SetProgress(pb.SetProgressRequest(progress=0.3))
 
 
 async def test_oversized_requests_are_refused(servicer: Servicer, security: Security) -> None:
