@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from hpack import Decoder
 from hpack.exceptions import HPACKError
@@ -55,13 +55,10 @@ __all__ = [
     "FrameType",
     "MessageReceived",
     "MessageRefused",
-    "ProtocolError",
     "RequestEnded",
     "ServerConnection",
     "StreamReset",
-    "decode_grpc_message",
     "encode_grpc_message",
-    "iter_frames",
     "parse_timeout",
 ]
 
@@ -102,11 +99,9 @@ _END_HEADERS: Final = 0x4
 _PADDED: Final = 0x8
 _PRIORITY: Final = 0x20
 
-_SETTINGS_HEADER_TABLE_SIZE: Final = 0x1
 _SETTINGS_MAX_CONCURRENT_STREAMS: Final = 0x3
 _SETTINGS_INITIAL_WINDOW_SIZE: Final = 0x4
 _SETTINGS_MAX_FRAME_SIZE: Final = 0x5
-_SETTINGS_MAX_HEADER_LIST_SIZE: Final = 0x6
 
 _DEFAULT_WINDOW: Final = 65_535
 _MAX_WINDOW: Final = 2**31 - 1
@@ -126,8 +121,12 @@ _MAX_STATUS_MESSAGE: Final = 1024
 _MAX_HEADER_BLOCK: Final = 64 * 1024
 
 
-class ProtocolError(Exception):
-    """The client broke HTTP/2; the connection is ended with ``code``."""
+class _Violation(Exception):
+    """The client broke HTTP/2; the connection is ended with ``code``.
+
+    Never raised to callers: :meth:`ServerConnection.receive_data` turns it
+    into a GOAWAY and a :class:`ConnectionEnded` event.
+    """
 
     def __init__(self, message: str, code: ErrorCode = ErrorCode.PROTOCOL_ERROR) -> None:
         super().__init__(message)
@@ -237,17 +236,12 @@ _MESSAGE_SAFE: Final = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x25)
 
 
 def encode_grpc_message(message: str) -> bytes:
-    """``message`` percent-encoded as gRPC's ``grpc-message`` header wants it.
+    """``message`` percent-encoded as gRPC's ``grpc-message`` header wants it (clients decode it).
 
     >>> encode_grpc_message("no key 'é' (100%)")
     b"no key '%C3%A9' (100%25)"
     """
     return quote(message, safe=_MESSAGE_SAFE, errors="replace").encode("ascii")
-
-
-def decode_grpc_message(value: str) -> str:
-    """The inverse of :func:`encode_grpc_message`."""
-    return unquote(value, errors="replace")
 
 
 def _trailer_block(status: int, message: str | None) -> bytes:
@@ -506,10 +500,10 @@ class ServerConnection:
             if not self._preface_seen:
                 if len(inbound) < len(PREFACE):
                     if not PREFACE.startswith(bytes(inbound)):
-                        raise ProtocolError("the client did not open with HTTP/2's preface")
+                        raise _Violation("the client did not open with HTTP/2's preface")
                     return events
                 if not inbound.startswith(PREFACE):
-                    raise ProtocolError("the client did not open with HTTP/2's preface")
+                    raise _Violation("the client did not open with HTTP/2's preface")
                 del inbound[: len(PREFACE)]
                 self._preface_seen = True
             offset = 0
@@ -520,7 +514,7 @@ class ServerConnection:
                     head, flags, stream_id = _FRAME_HEADER.unpack_from(inbound, offset)
                     length = head >> 8
                     if length > _DEFAULT_FRAME_SIZE:
-                        raise ProtocolError(
+                        raise _Violation(
                             f"a frame of {length} bytes is larger than the maximum, "
                             f"{_DEFAULT_FRAME_SIZE}",
                             ErrorCode.FRAME_SIZE_ERROR,
@@ -533,7 +527,7 @@ class ServerConnection:
             finally:
                 view.release()
                 del inbound[:offset]
-        except ProtocolError as exc:
+        except _Violation as exc:
             self.close(exc.code, str(exc))
             events.append(ConnectionEnded(exc.code, str(exc)))
         return events
@@ -542,7 +536,7 @@ class ServerConnection:
         self, kind: int, flags: int, stream_id: int, payload: bytes, out: list[Event]
     ) -> None:
         if self._continuation is not None and kind != FrameType.CONTINUATION:
-            raise ProtocolError("a header block was interrupted by another frame")
+            raise _Violation("a header block was interrupted by another frame")
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, flags, stream_id, payload, out)
@@ -550,18 +544,16 @@ class ServerConnection:
 
     def _on_data(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if stream_id == 0:
-            raise ProtocolError("DATA on stream 0")
+            raise _Violation("DATA on stream 0")
         size = len(payload)
         self._credit_connection(size)
         stream = self._streams.get(stream_id)
         if stream is None:
             if stream_id > self._last_stream_id:
-                raise ProtocolError(f"DATA on idle stream {stream_id}")
+                raise _Violation(f"DATA on idle stream {stream_id}")
             return  # a stream we finished or reset: its data is moot
         if stream.remote_ended:
-            raise ProtocolError(
-                f"DATA after the end of stream {stream_id}", ErrorCode.STREAM_CLOSED
-            )
+            raise _Violation(f"DATA after the end of stream {stream_id}", ErrorCode.STREAM_CLOSED)
         end_stream = bool(flags & _END_STREAM)
         if flags & _PADDED:
             payload = _unpad(payload)
@@ -623,7 +615,7 @@ class ServerConnection:
 
     def _on_headers(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if stream_id == 0:
-            raise ProtocolError("HEADERS on stream 0")
+            raise _Violation("HEADERS on stream 0")
         if flags & _PADDED:
             payload = _unpad(payload)
         if flags & _PRIORITY:
@@ -637,11 +629,11 @@ class ServerConnection:
         self, flags: int, stream_id: int, payload: bytes, out: list[Event]
     ) -> None:
         if self._continuation is None or self._continuation[0] != stream_id:
-            raise ProtocolError(f"CONTINUATION out of place on stream {stream_id}")
+            raise _Violation(f"CONTINUATION out of place on stream {stream_id}")
         _, first_flags, block = self._continuation
         block += payload
         if len(block) > _MAX_HEADER_BLOCK:
-            raise ProtocolError(f"a header block larger than {_MAX_HEADER_BLOCK} bytes")
+            raise _Violation(f"a header block larger than {_MAX_HEADER_BLOCK} bytes")
         if flags & _END_HEADERS:
             self._continuation = None
             self._header_block(stream_id, first_flags, bytes(block), out)
@@ -650,25 +642,25 @@ class ServerConnection:
         try:
             headers = self._decoder.decode(block, raw=True)
         except HPACKError as exc:
-            raise ProtocolError(
+            raise _Violation(
                 f"undecodable header block: {exc}", ErrorCode.COMPRESSION_ERROR
             ) from exc
         stream = self._streams.get(stream_id)
         if stream is not None:  # trailers from the client: only their END_STREAM matters
             if stream.remote_ended:
-                raise ProtocolError(
+                raise _Violation(
                     f"HEADERS after the end of stream {stream_id}", ErrorCode.STREAM_CLOSED
                 )
             if not flags & _END_STREAM:
-                raise ProtocolError(f"trailers without END_STREAM on stream {stream_id}")
+                raise _Violation(f"trailers without END_STREAM on stream {stream_id}")
             self._remote_end(stream, out)
             return
         if stream_id <= self._last_stream_id:
             if stream_id % 2:
                 return  # a stream we already closed; its headers were decoded, as HPACK needs
-            raise ProtocolError(f"HEADERS on stream {stream_id}, not a new client stream")
+            raise _Violation(f"HEADERS on stream {stream_id}, not a new client stream")
         if not stream_id % 2:
-            raise ProtocolError(f"HEADERS on even stream {stream_id}")
+            raise _Violation(f"HEADERS on even stream {stream_id}")
         self._last_stream_id = stream_id
         if len(self._streams) >= MAX_CONCURRENT_STREAMS:
             # Over the limit we announced: the client may retry it later.
@@ -702,9 +694,9 @@ class ServerConnection:
 
     def _on_rst_stream(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if len(payload) != 4:
-            raise ProtocolError("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+            raise _Violation("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
         if stream_id == 0 or stream_id > self._last_stream_id:
-            raise ProtocolError(f"RST_STREAM on idle stream {stream_id}")
+            raise _Violation(f"RST_STREAM on idle stream {stream_id}")
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
             self._blocked.pop(stream_id, None)
@@ -713,29 +705,29 @@ class ServerConnection:
 
     def _on_settings(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if stream_id != 0:
-            raise ProtocolError("SETTINGS on a stream")
+            raise _Violation("SETTINGS on a stream")
         if flags & _ACK:
             if payload:
-                raise ProtocolError("SETTINGS ACK with a payload", ErrorCode.FRAME_SIZE_ERROR)
+                raise _Violation("SETTINGS ACK with a payload", ErrorCode.FRAME_SIZE_ERROR)
             return
         if len(payload) % 6:
-            raise ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+            raise _Violation("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
         for key, value in struct.iter_unpack(">HI", payload):
             if key == _SETTINGS_INITIAL_WINDOW_SIZE:
                 if value > _MAX_WINDOW:
-                    raise ProtocolError("initial window too large", ErrorCode.FLOW_CONTROL_ERROR)
+                    raise _Violation("initial window too large", ErrorCode.FLOW_CONTROL_ERROR)
                 delta = value - self._peer_window
                 self._peer_window = value
                 for stream in self._streams.values():
                     stream.send_window += delta
                     if stream.send_window > _MAX_WINDOW:
-                        raise ProtocolError(
+                        raise _Violation(
                             f"stream {stream.id}'s window overflows",
                             ErrorCode.FLOW_CONTROL_ERROR,
                         )
             elif key == _SETTINGS_MAX_FRAME_SIZE:
                 if not _DEFAULT_FRAME_SIZE <= value <= 2**24 - 1:
-                    raise ProtocolError(f"maximum frame size {value} out of range")
+                    raise _Violation(f"maximum frame size {value} out of range")
                 self._peer_frame_size = value
             # Others need nothing: we never push, never index our headers
             # (the table size is moot), and our header lists are small.
@@ -744,9 +736,9 @@ class ServerConnection:
 
     def _on_ping(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         if len(payload) != 8:
-            raise ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+            raise _Violation("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
         if stream_id != 0:
-            raise ProtocolError("PING on a stream")
+            raise _Violation("PING on a stream")
         if not flags & _ACK:
             self._outbound.append(_frame(FrameType.PING, _ACK, 0, payload))
 
@@ -759,22 +751,22 @@ class ServerConnection:
         self, flags: int, stream_id: int, payload: bytes, out: list[Event]
     ) -> None:
         if len(payload) != 4:
-            raise ProtocolError("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
+            raise _Violation("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR)
         (increment,) = struct.unpack(">I", payload)
         increment &= 0x7FFF_FFFF
         if not increment:
-            raise ProtocolError(f"WINDOW_UPDATE of 0 on stream {stream_id}")
+            raise _Violation(f"WINDOW_UPDATE of 0 on stream {stream_id}")
         if stream_id == 0:
             self._send_window += increment
             if self._send_window > _MAX_WINDOW:
-                raise ProtocolError("connection window overflow", ErrorCode.FLOW_CONTROL_ERROR)
+                raise _Violation("connection window overflow", ErrorCode.FLOW_CONTROL_ERROR)
             self._flush_blocked()
             return
         stream = self._streams.get(stream_id)
         if stream is not None:
             stream.send_window += increment
             if stream.send_window > _MAX_WINDOW:
-                raise ProtocolError(
+                raise _Violation(
                     f"stream {stream_id}'s window overflows", ErrorCode.FLOW_CONTROL_ERROR
                 )
             if stream.outbound:
@@ -783,7 +775,7 @@ class ServerConnection:
     def _on_push_promise(
         self, flags: int, stream_id: int, payload: bytes, out: list[Event]
     ) -> None:
-        raise ProtocolError("clients may not push")
+        raise _Violation("clients may not push")
 
     def _on_priority(self, flags: int, stream_id: int, payload: bytes, out: list[Event]) -> None:
         pass  # priorities are advice; every call here is served as it comes
@@ -791,7 +783,7 @@ class ServerConnection:
 
 def _unpad(payload: bytes) -> bytes:
     if not payload or payload[0] >= len(payload):
-        raise ProtocolError("padding longer than the frame")
+        raise _Violation("padding longer than the frame")
     return payload[1 : len(payload) - payload[0]]
 
 
@@ -808,13 +800,3 @@ _HANDLERS: Final[dict[int, _FrameHandler]] = {
     FrameType.WINDOW_UPDATE: ServerConnection._on_window_update,
     FrameType.CONTINUATION: ServerConnection._on_continuation,
 }
-
-
-def iter_frames(data: bytes) -> Iterable[tuple[int, int, int, bytes]]:
-    """Split ``data`` into ``(type, flags, stream id, payload)`` frames; for tests and tools."""
-    offset = 0
-    while len(data) - offset >= 9:
-        head, flags, stream_id = _FRAME_HEADER.unpack_from(data, offset)
-        length = head >> 8
-        yield head & 0xFF, flags, stream_id & 0x7FFF_FFFF, data[offset + 9 : offset + 9 + length]
-        offset += 9 + length

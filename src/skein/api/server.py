@@ -152,7 +152,8 @@ class _Call:
             raise StopAsyncIteration
         return message
 
-    def _deliver(self, data: bytes) -> None:
+    def deliver(self, data: bytes) -> None:
+        """A request message arrived (the connection calls this)."""
         self._messages.append(data)
         self._wake()
 
@@ -161,7 +162,8 @@ class _Call:
         """Request messages received and not yet read."""
         return len(self._messages)
 
-    def _end(self) -> None:
+    def end(self) -> None:
+        """The client ended its side: ``recv_message`` gives ``None`` once the queue is empty."""
         self._ended = True
         self._wake()
 
@@ -191,6 +193,7 @@ class _Connection(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._lost = False
+        self._close_after_flush = False  # a protocol error, or the server closing
 
     # -- transport events -------------------------------------------------------------
 
@@ -218,7 +221,7 @@ class _Connection(asyncio.Protocol):
                         "a unary call sent more than one request message",
                     )
                 else:
-                    call._deliver(event.data)
+                    call.deliver(event.data)
             elif isinstance(event, CallStarted):
                 self._call_started(event)
             elif isinstance(event, RequestEnded):
@@ -287,7 +290,7 @@ class _Connection(asyncio.Protocol):
         call = self._calls.get(stream_id)
         if call is None:
             return
-        call._end()
+        call.end()
         handler = self._handlers.pop(stream_id, None)
         if handler is not None:
             self._start(call, handler)
@@ -329,14 +332,12 @@ class _Connection(asyncio.Protocol):
 
     def _fail(self, stream_id: int, status: int, message: str) -> None:
         """End a call at once with ``status``: its request is refused, or its time is up."""
-        call = self._forget(stream_id)
-        if call is not None:
-            self._cancel(call)
-        self._wake_senders(stream_id, _StreamClosed())
+        self._abandon(stream_id)
         self._h2.send_trailers(stream_id, status, message, cut_short=True)
         self._schedule_flush()
 
     def _abandon(self, stream_id: int) -> None:
+        """Stop serving ``stream_id``'s call: cancel it, fail its waiting sends."""
         call = self._forget(stream_id)
         if call is not None:
             self._cancel(call)
@@ -383,8 +384,6 @@ class _Connection(asyncio.Protocol):
         """A call read ``size`` bytes of requests: let its client send more."""
         self._h2.consumed(stream_id, size)
         self._schedule_flush()
-
-    _close_after_flush = False
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from urllib.parse import unquote
 
 import pytest
 from hpack import Decoder, Encoder
@@ -21,13 +23,28 @@ from skein.api.http2 import (
     RequestEnded,
     ServerConnection,
     StreamReset,
-    decode_grpc_message,
     encode_grpc_message,
-    iter_frames,
     parse_timeout,
 )
 
 END_STREAM, ACK, END_HEADERS, PADDED = 0x1, 0x1, 0x4, 0x8
+
+
+def iter_frames(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """Split what the server sent into ``(type, flags, stream id, payload)`` frames."""
+    offset = 0
+    while len(data) - offset >= 9:
+        head, flags, stream_id = struct.unpack_from(">I B I", data, offset)
+        length = head >> 8
+        yield head & 0xFF, flags, stream_id & 0x7FFF_FFFF, data[offset + 9 : offset + 9 + length]
+        offset += 9 + length
+
+
+def decode_grpc_message(value: str) -> str:
+    """What a client makes of a ``grpc-message`` header."""
+    return unquote(value, errors="replace")
+
+
 PATH = "/skein.v1.AppMaster/PutKey"
 
 
