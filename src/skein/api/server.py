@@ -3,7 +3,7 @@
 :func:`start_server` serves a list of grpclib handlers (e.g. an
 ``AppMasterBase`` subclass) on a TCP port, requiring every client to present
 the application's certificate (see :mod:`skein.api.tls`). HTTP/2 is
-:mod:`skein.api.http2`, which does no I/O; this module drives it on asyncio:
+:mod:`skein.api.http2_server`, which does no I/O; this module drives it on asyncio:
 one :class:`_Connection` per client, one task per call, running the
 servicer's method with a ``stream`` that offers grpclib's ``recv_message``,
 ``send_message`` and ``async for``. A method raises grpclib's ``GRPCError``
@@ -32,7 +32,7 @@ from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream as ServerStream
 
-from skein.api.http2 import (
+from skein.api.http2_server import (
     CallStarted,
     MessageReceived,
     MessageRefused,

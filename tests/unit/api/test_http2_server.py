@@ -11,7 +11,7 @@ from hpack import Decoder, Encoder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skein.api.http2 import (
+from skein.api.http2_server import (
     MAX_CONCURRENT_STREAMS,
     PREFACE,
     CallStarted,
@@ -457,7 +457,7 @@ def test_header_blocks_may_continue_over_frames() -> None:
         (PREFACE + frame(FrameType.PING, 0, 0, b"short"), "PING of the wrong size"),
         (PREFACE + frame(FrameType.DATA, 0, 1, b"x" * 20_000), "larger than the maximum"),
         (PREFACE + frame(FrameType.HEADERS, END_HEADERS, 1, b"\xff\xff\xff\xff"), "undecodable"),
-        (PREFACE + frame(FrameType.PUSH_PROMISE, 0, 1, b"\0\0\0\x02"), "may not push"),
+        (PREFACE + frame(FrameType.PUSH_PROMISE, 0, 1, b"\0\0\0\x02"), "PUSH_PROMISE"),
         (PREFACE + frame(FrameType.RST_STREAM, 0, 5, b"\0\0\0\x08"), "idle stream 5"),
         (PREFACE + frame(FrameType.PING, 0, 1, b"12345678"), "PING on a stream"),
         (PREFACE + frame(FrameType.SETTINGS, ACK, 0, b"\0" * 6), "ACK with a payload"),
@@ -485,7 +485,7 @@ def test_a_clients_goaway_lets_calls_in_progress_finish() -> None:
     connection = connected()
     connection.receive_data(client.call(1, b""))
     events = connection.receive_data(frame(FrameType.GOAWAY, 0, 0, struct.pack(">II", 1, 0)))
-    assert events == [ConnectionEnded(0, "")]
+    assert events == [ConnectionEnded(0, "", last_stream_id=1)]
     assert not connection.ended
     connection.send_message(1, b"still answered")
     assert connection.pending(1) == 0
