@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from grpclib.client import StreamUnaryMethod, UnaryUnaryMethod
+from grpclib.client import Channel, StreamUnaryMethod, UnaryUnaryMethod
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
@@ -310,7 +309,7 @@ async def test_a_call_its_client_gave_up_on_is_cancelled_on_the_master(
 async def test_an_unknown_method_is_unimplemented(server: RpcServer, security: Security) -> None:
     async with await open_channel(address(server), security) as channel:
         method = UnaryUnaryMethod(
-            channel._channel, "/skein.v1.AppMaster/NoSuchMethod", pb.Empty, pb.Empty
+            cast(Channel, channel), "/skein.v1.AppMaster/NoSuchMethod", pb.Empty, pb.Empty
         )
         with pytest.raises(GRPCError) as info:
             await method(pb.Empty())
@@ -322,7 +321,7 @@ async def test_a_unary_call_with_two_requests_fails(server: RpcServer, security:
     async with await open_channel(address(server), security) as channel:
         # grpclib's unary methods send one message: call SetProgress as a client stream.
         method = StreamUnaryMethod(
-            channel._channel,
+            cast(Channel, channel),
             "/skein.v1.AppMaster/SetProgress",
             pb.SetProgressRequest,
             pb.Empty,
@@ -536,13 +535,8 @@ class FreezableProxy:
 async def test_keepalive_ends_a_stream_to_a_master_that_stopped_answering(
     servicer: Servicer, security: Security, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast = dataclasses.replace(
-        channel_module._CONFIG,
-        _keepalive_time=0.2,
-        _keepalive_timeout=0.3,
-        _http2_min_sent_ping_interval_without_data=0.2,
-    )
-    monkeypatch.setattr(channel_module, "_CONFIG", fast)
+    monkeypatch.setattr(channel_module, "_KEEPALIVE_TIME", 0.2)
+    monkeypatch.setattr(channel_module, "_KEEPALIVE_TIMEOUT", 0.3)
     monkeypatch.setattr(channel_module, "_SSL_SHUTDOWN_TIMEOUT", 0.5)
     async with await start_server([servicer], security, host="127.0.0.1") as running:
         proxy = FreezableProxy(running.port)
