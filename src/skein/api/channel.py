@@ -244,7 +244,7 @@ class _Call:
                 data = self._messages.popleft()
                 if self._status is None and self._connection is not None:
                     assert self.stream_id is not None
-                    self._connection.consumed(self.stream_id, len(data) + 5)
+                    self._connection.consumed(self.stream_id)
                 message = self._reply_type()
                 message.ParseFromString(data)
                 if self._unary_reply:
@@ -491,8 +491,8 @@ class _Connection(asyncio.Protocol):
         self._h2.end_request(call.stream_id)
         self._schedule_flush()
 
-    def consumed(self, stream_id: int, size: int) -> None:
-        self._h2.consumed(stream_id, size)
+    def consumed(self, stream_id: int) -> None:
+        self._h2.consumed(stream_id)
         self._schedule_flush()
 
     def abandon(self, call: _Call) -> None:

@@ -32,7 +32,8 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 from urllib.parse import unquote
 
@@ -119,11 +120,12 @@ Event = ReplyMessage | CallEnded | StreamReset | ConnectionEnded
 def format_timeout(seconds: float) -> bytes:
     """A ``grpc-timeout`` value for ``seconds``, rounded up to what its units can say.
 
-    >>> format_timeout(2.5), format_timeout(0.0001), format_timeout(10**9)
-    (b'2500m', b'1m', b'277778H')
+    >>> format_timeout(2.007), format_timeout(0.0001), format_timeout(10**9)
+    (b'2007m', b'1m', b'16666667M')
     """
     for unit, per_second in ((b"m", 1e3), (b"S", 1.0), (b"M", 1 / 60), (b"H", 1 / 3600)):
-        value = max(1, math.ceil(seconds * per_second))
+        # Rounded first: 2.007 * 1e3 is 2007.0000000000002, which is 2007 ms.
+        value = max(1, math.ceil(round(seconds * per_second, 6)))
         if value < 100_000_000:  # at most 8 digits
             return str(value).encode() + unit
     return b"99999999H"
@@ -136,8 +138,9 @@ def format_timeout(seconds: float) -> bytes:
 class _Stream(Stream):
     headers_seen: bool = False
     local_ended: bool = False
-    held: int = 0  # bytes of whole reply messages not yet consumed
     uncredited: int = 0  # bytes received and not yet credited back
+    held: int = 0  # of those, the ones in whole messages not yet consumed
+    held_parts: deque[int] = field(default_factory=deque)  # each message's share of held
 
 
 # -- the connection ----------------------------------------------------------------------
@@ -225,8 +228,11 @@ class ClientConnection(Http2Connection):
 
         Raises:
             KeyError: the stream is closed (its call ended, or it was reset).
+            RuntimeError: the request has already ended.
         """
         stream: _Stream = self._streams[stream_id]
+        if stream.closing or stream.local_ended:
+            raise RuntimeError(f"the request on stream {stream_id} has already ended")
         self._send_data(stream, MESSAGE_PREFIX.pack(0, len(data)) + data, end)
 
     def end_request(self, stream_id: int) -> None:
@@ -235,11 +241,11 @@ class ClientConnection(Http2Connection):
         if stream is not None and not stream.closing:
             self._end_stream(stream)
 
-    def consumed(self, stream_id: int, size: int) -> None:
-        """The call took a reply message of ``size`` bytes (its 5-byte prefix included)."""
+    def consumed(self, stream_id: int) -> None:
+        """The call took its oldest reply message (of :class:`ReplyMessage` events, in order)."""
         stream: _Stream | None = self._streams.get(stream_id)
-        if stream is not None:
-            stream.held -= size
+        if stream is not None and stream.held_parts:
+            stream.held -= stream.held_parts.popleft()
             self._credit(stream)
 
     def reset_stream(self, stream_id: int, code: ErrorCode = ErrorCode.CANCEL) -> None:
@@ -294,7 +300,11 @@ class ClientConnection(Http2Connection):
             if len(buffer) < 5 + length:
                 break
             out.append(ReplyMessage(stream.id, bytes(buffer[5 : 5 + length])))
-            stream.held += 5 + length
+            # Held: the message's bytes not yet credited (a large message's
+            # first bytes were credited as they came, or it could never be whole).
+            part = min(5 + length, stream.uncredited - stream.held)
+            stream.held += part
+            stream.held_parts.append(part)
             del buffer[: 5 + length]
         if end_stream:
             stream.remote_ended = True
