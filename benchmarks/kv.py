@@ -6,23 +6,24 @@ Skein is measured):
 
     python benchmarks/kv.py [--sizes 100 10240] [--seconds 5] [--clients 32]
                             [--processes N] [--watch-puts 2000] [--no-etcd] [--no-skein]
-                            [--client-stack grpclib|grpcio|both] [--skein-client stub|kv]
+                            [--client-stack python|grpcio|both] [--skein-client stub|kv]
 
 Both stores are served in this run, on this machine, and driven by the same
 client stack, one HTTP/2 connection per client, one request at a time per
 client. Two stacks (``--client-stack``; by default both: every phase, the watch
 one included, is run once per stack, and the results are shown side by side):
 
-* grpclib (pure Python) with generated protobuf stubs: what a Python client
-  gets. On a small machine its CPU per call is about the server's, so with
-  many clients its figures measure the client stack as much as the server.
+* python: pure-Python clients with generated protobuf stubs, what a Python
+  user gets: Skein's own client (``skein.api.channel``, its own HTTP/2) for
+  Skein, grpclib for etcd. On a small machine a Python client's CPU per call is
+  near the server's, so with many clients the figures measure the clients too.
 * grpcio (gRPC's C core, ``grpc.aio``) with generic calls by method path: with
   many clients its own CPU per call is a fraction of grpclib's (one call at a
   time it is not much smaller: each completion still wakes the event loop), so
   it loads the server harder and its figures are nearer the server's capacity.
 
 * Skein: a real application (one service running ``sleep 3600``) is submitted
-  to the test cluster; its master serves the store over mutual TLS. grpclib
+  to the test cluster; its master serves the store over mutual TLS. The python stack
   calls it through the generated ``AppMasterStub`` over ``skein.api.channel``
   (``--skein-client kv``: through ``skein.kv.AsyncKeyValueStore``); grpcio
   always through raw calls. The application is killed at the end; the cluster
@@ -43,7 +44,7 @@ For each value size:
   key under it at a time; from the start of the put to the event's arrival.
 
 Setup (populating the keys read by the get phases, etcd's compactions) goes
-through grpclib in this process, untimed; grpcio is imported only in the worker
+through the python stack in this process, untimed; grpcio is imported only in the worker
 processes.
 """
 
@@ -78,13 +79,13 @@ from kv_support.workload import (
 GET_KEYS = 64
 TARGET_PUTS = 5000.0  # puts/s with 32 clients
 TARGET_WATCH_P99 = 0.020  # seconds
-STACKS = ("grpclib", "grpcio")
+STACKS = ("python", "grpcio")
 
 
 @dataclass
 class Server:
     name: str
-    endpoint: Endpoint  # grpclib; also used for setup
+    endpoint: Endpoint  # the python stack's; also used for setup
     pid: int | None
     # by (value size, client stack, phase label); a failed setup under stack ""
     results: dict[tuple[int, str, str], Throughput | WatchLatency | str] = field(
@@ -366,7 +367,7 @@ def servers_for(args: argparse.Namespace) -> Iterator[list[Server]]:
 def add_skein(servers: list[Server], app: SkeinApplication, args: argparse.Namespace) -> None:
     assert app.endpoint is not None
     clients = {
-        "grpclib": "skein.kv.AsyncKeyValueStore"
+        "python": "skein.kv.AsyncKeyValueStore"
         if args.skein_client == "kv"
         else "generated AppMasterStub over skein.api.channel",
         "grpcio": "grpc.aio generic calls",
@@ -396,7 +397,7 @@ def add_etcd(servers: list[Server], stack: contextlib.ExitStack, args: argparse.
             f"etcd:  {etcd.version} at {etcd.host}:{etcd.port} (pid {etcd.pid}), PLAINTEXT"
             f" (no TLS), one member, defaults (WAL fsync on), data dir on {where};"
             " compacted between phases; gets are linearizable (etcd's default);"
-            " grpclib: generated stubs; grpcio: grpc.aio generic calls"
+            " python: grpclib with generated stubs; grpcio: grpc.aio generic calls"
         )
         servers.append(
             Server("etcd", Endpoint(system="etcd", address=f"{etcd.host}:{etcd.port}"), etcd.pid)
@@ -428,7 +429,7 @@ def main() -> None:
         "--skein-client",
         choices=["stub", "kv"],
         default="stub",
-        help="how the grpclib stack calls Skein (grpcio: always raw calls)",
+        help="how the python stack calls Skein (grpcio: always raw calls)",
     )
     parser.add_argument("--no-etcd", action="store_true")
     parser.add_argument("--no-skein", action="store_true")

@@ -3,8 +3,8 @@
 Two client stacks, chosen by ``Endpoint.stack``; each session is its own
 HTTP/2 connection, and both systems are called the same way within a stack:
 
-* ``grpclib`` (pure Python): a grpclib channel and the generated stubs. etcd's
-  channel is plaintext; Skein's is mutual TLS, opened by
+* ``python`` (pure Python) with the generated stubs: etcd through a plaintext
+  grpclib channel; Skein through its own client's mutual-TLS channel, opened by
   :func:`skein.api.channel.open_channel`. With ``client="kv"`` the Skein side
   goes through the public asyncio client (``AsyncApplicationClient(...).kv``, a
   :class:`skein.kv.AsyncKeyValueStore`) instead of the raw stub: its cost on the
@@ -38,9 +38,9 @@ class Endpoint:
     address: str  # host:port
     cert_pem: bytes = b""  # skein: the application's credentials
     key_pem: bytes = b""
-    client: str = "stub"  # skein, grpclib: "stub" (AppMasterStub) or "kv" (AsyncKeyValueStore)
+    client: str = "stub"  # skein, python stack: "stub" (AppMasterStub) or "kv" (AsyncKeyValueStore)
     app_id: str = ""  # skein: the application's id
-    stack: str = "grpclib"  # client stack: "grpclib" or "grpcio"
+    stack: str = "python"  # client stack: "python" or "grpcio"
 
 
 def prefix_end(prefix: str) -> str:
@@ -80,7 +80,7 @@ async def open_session(endpoint: Endpoint) -> Session:
         if endpoint.system == "etcd":
             return GrpcioEtcdSession(endpoint)
         return GrpcioSkeinSession(endpoint)
-    if endpoint.stack != "grpclib":
+    if endpoint.stack != "python":
         raise ValueError(f"unknown client stack {endpoint.stack!r}")
     if endpoint.system == "etcd":
         return EtcdSession(endpoint)
