@@ -34,6 +34,7 @@ import os
 import ssl
 import sys
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, cast, final
 
@@ -140,6 +141,7 @@ class _Call:
         "_messages",
         "_path",
         "_reader",
+        "_replied",
         "_reply_type",
         "_request_ended",
         "_status",
@@ -169,6 +171,7 @@ class _Call:
         self._status: tuple[int, str] | None = None  # how the master ended the call
         self._error: BaseException | None = None  # why the call failed here
         self._reader: asyncio.Future[None] | None = None
+        self._replied = False  # a reply message was returned
         self._waits: set[asyncio.Future[Any]] = set()  # everything the call blocks on
         self._timer: asyncio.TimerHandle | None = None
         self._request_ended = False
@@ -249,9 +252,12 @@ class _Call:
                 message.ParseFromString(data)
                 if self._unary_reply:
                     self._raise_for_status()
+                self._replied = True
                 return message
             if self._status is not None:
                 self._raise_for_status()
+                if self._unary_reply and not self._replied:
+                    raise GRPCError(Status.INTERNAL, "the master's reply had no message")
                 return None
             self._check()
             await self._read()
@@ -356,15 +362,17 @@ class _Connection(asyncio.Protocol):
     turn goes out as one TLS record and one ``send``.
     """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, on_lost: Callable[[_Connection], None]) -> None:
         self._address = address
+        self._on_lost = on_lost
         self._h2 = ClientConnection(authority=SERVER_NAME)
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._calls: dict[int, _Call] = {}
         self._room: deque[asyncio.Future[None]] = deque()  # calls waiting for a stream
         self._drained: dict[int, asyncio.Future[None]] = {}  # sends waiting for window
-        self._writable: asyncio.Future[None] | None = None  # set while the master reads nothing
+        self._paused = False  # the master reads nothing: hold new messages
+        self._write_waiters: list[asyncio.Future[None]] = []
         self._flush_scheduled = False
         self._error: BaseException | None = None  # why no call can go on here
         self._lost_reason = ""  # why we dropped the connection ourselves
@@ -440,21 +448,28 @@ class _Connection(asyncio.Protocol):
             self._keepalive.cancel()
             self._keepalive = None
         self.lost.set()
+        self._on_lost(self)
 
     def pause_writing(self) -> None:
         # The master is not reading: hold new messages until it does.
-        self._writable = self._loop.create_future()
+        self._paused = True
 
     def resume_writing(self) -> None:
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
+        self._paused = False
+        waiters, self._write_waiters = self._write_waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
 
     # -- calls ------------------------------------------------------------------------
 
     async def wait_for_room(self, call: _Call) -> None:
-        """Wait until the master's limit on open streams lets ``call`` start."""
-        while self._error is None and not self._h2.has_room:
+        """Wait until the master's limit on open streams lets ``call`` start.
+
+        Returns early if the connection stops taking calls (the caller then
+        goes to a new one); raises if it failed.
+        """
+        while self.usable and not self._h2.has_room:
             future = self._loop.create_future()
             self._room.append(future)
             await call.block(future)
@@ -473,8 +488,10 @@ class _Connection(asyncio.Protocol):
 
     async def send(self, call: _Call, data: bytes, end: bool) -> None:
         """Queue one request message; return once the master's windows took it."""
-        if self._writable is not None:
-            await call.block(asyncio.shield(self._writable))
+        while self._paused:
+            future = self._loop.create_future()
+            self._write_waiters.append(future)
+            await call.block(future)
         stream_id = call.stream_id
         assert stream_id is not None
         if not self._h2.is_open(stream_id):
@@ -505,15 +522,21 @@ class _Connection(asyncio.Protocol):
             self._wake_room()
 
     def _forget(self, stream_id: int) -> _Call | None:
-        self._drained.pop(stream_id, None)
+        # A send still waiting for window returns: its call's reader says how it ended.
+        drained = self._drained.pop(stream_id, None)
+        if drained is not None and not drained.done():
+            drained.set_result(None)
         return self._calls.pop(stream_id, None)
 
     def _wake_room(self) -> None:
-        while self._room and self._h2.has_room:
-            future = self._room.popleft()
-            if not future.done():
-                future.set_result(None)
-                return
+        # Every waiter, not one: a woken waiter may leave (cancelled, out of
+        # time) without taking the room, and the others re-check it anyway.
+        # Also when the connection stops taking calls: they go elsewhere.
+        if self._room and (self._h2.has_room or not self.usable):
+            waiters, self._room = self._room, deque()
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
 
     def _fail_all(self, error: BaseException) -> None:
         if self._error is None:
@@ -523,13 +546,12 @@ class _Connection(asyncio.Protocol):
         self._drained.clear()
         for call in calls:
             call.fail(error)
-        while self._room:
-            future = self._room.popleft()
+        waiters = [*self._room, *self._write_waiters]
+        self._room.clear()
+        self._write_waiters.clear()
+        for future in waiters:
             if not future.done():
                 future.set_exception(error)
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_exception(error)
-            self._writable.exception()  # retrieved: calls waiting on it have failed already
 
     # -- keepalive --------------------------------------------------------------------
 
@@ -618,8 +640,10 @@ class MasterChannel:
         self._context = ssl_context
         self._connect_timeout = connect_timeout
         self._call_timeout = call_timeout
-        self._connection: _Connection | None = None
+        self._connection: _Connection | None = None  # where new calls go
+        self._connections: set[_Connection] = set()  # open ones, draining ones included
         self._connecting: asyncio.Task[_Connection] | None = None
+        self._closed = False
         # grpclib's stubs only call ``request``, which this class provides.
         self.stub = AppMasterStub(cast(Channel, self))
 
@@ -652,6 +676,8 @@ class MasterChannel:
 
     async def _ready(self, call: _Call | None) -> _Connection:
         """A connection with room for one more call, connecting if need be."""
+        if self._closed:
+            raise self._closed_error()
         connection = self._connection
         if connection is None or not connection.usable:
             if self._connecting is None:
@@ -667,12 +693,28 @@ class MasterChannel:
 
     def _connected(self, task: asyncio.Task[_Connection]) -> None:
         self._connecting = None
-        if not task.cancelled() and task.exception() is None:
-            self._connection = task.result()
+        if task.cancelled() or task.exception() is not None:
+            return
+        connection = task.result()
+        if self._closed:  # closed as the connection was made
+            connection.close()
+            return
+        self._connection = connection
+        self._connections.add(connection)
+
+    def _lost(self, connection: _Connection) -> None:
+        self._connections.discard(connection)
+
+    def _closed_error(self) -> ConnectionError:
+        return ConnectionError(f"The channel to application at {self.address} is closed")
 
     async def _connect(self) -> _Connection:
         try:
             return await asyncio.wait_for(self._connect_and_hear(), self._connect_timeout)
+        except asyncio.CancelledError:
+            if self._closed:  # close() stopped it: the calls waiting for it fail, not cancel
+                raise self._closed_error() from None
+            raise
         except Exception as exc:
             mapped = map_error(exc, self.address)
             if mapped is exc:
@@ -690,7 +732,7 @@ class MasterChannel:
         if sys.version_info >= (3, 11):
             options["ssl_shutdown_timeout"] = _SSL_SHUTDOWN_TIMEOUT
         _, protocol = await loop.create_connection(
-            lambda: _Connection(self.address),
+            lambda: _Connection(self.address, self._lost),
             host,
             port,
             ssl=self._context,
@@ -727,11 +769,12 @@ class MasterChannel:
             await self._ready(None)
 
     def close(self) -> None:
-        """Close the connection; calls still running fail with ``ConnectionError``."""
+        """Close the channel: calls running now, or made later, fail with ``ConnectionError``."""
+        self._closed = True
         if self._connecting is not None:
             self._connecting.cancel()
-        if self._connection is not None:
-            self._connection.close()
+        for connection in list(self._connections):
+            connection.close()
 
     async def aclose(self) -> None:
         """Close the connection and wait until it is closed (the TLS goodbye included).
@@ -739,11 +782,14 @@ class MasterChannel:
         A loop about to stop (the blocking API's) would otherwise leave the
         socket open mid-shutdown.
         """
-        connection = self._connection
+        connections = list(self._connections)
         self.close()
-        if connection is not None:
+        if connections:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(connection.lost.wait(), _SSL_SHUTDOWN_TIMEOUT + 1.0)
+                await asyncio.wait_for(
+                    asyncio.gather(*(c.lost.wait() for c in connections)),
+                    _SSL_SHUTDOWN_TIMEOUT + 1.0,
+                )
 
     async def __aenter__(self) -> MasterChannel:
         return self

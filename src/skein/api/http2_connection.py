@@ -302,6 +302,7 @@ class Http2Connection:
                     frame(FrameType.DATA, END_STREAM if end_stream else 0, stream.id, data)
                 )
                 if end_stream:
+                    stream.closing = True
                     self._local_end(stream)
                 return
         stream.outbound += data

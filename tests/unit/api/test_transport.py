@@ -21,6 +21,7 @@ from skein._proto.api import skein_pb2 as pb
 from skein._proto.api.skein_grpc import AppMasterBase
 from skein.api import channel as channel_module
 from skein.api.channel import MasterChannel, open_channel, split_address
+from skein.api.http2_server import MAX_CONCURRENT_STREAMS
 from skein.api.server import RpcServer, start_server
 from skein.api.status import rpc_errors
 from skein.api.tls import (
@@ -34,6 +35,7 @@ from skein.spec.security import Security
 
 # Refusals must be prompt: well under this, which is far below any timeout used.
 PROMPT = 5.0
+LARGE_REPLY = 6 * 1024 * 1024
 
 
 class Servicer(AppMasterBase):
@@ -80,10 +82,15 @@ class Servicer(AppMasterBase):
             await stream.send_message(pb.WatchResponse(watch_id=1, created=True))
             del request
 
+    async def GetSpecification(self, stream: Stream[Any, Any]) -> None:
+        # A reply larger than the 4 MiB a client's stream window holds.
+        await stream.recv_message()
+        await stream.send_message(pb.ApplicationSpecification(json="s" * LARGE_REPLY))
+
     async def _unimplemented(self, stream: Stream[Any, Any]) -> None:
         raise GRPCError(Status.UNIMPLEMENTED)
 
-    GetSpecification = GetContainers = Scale = AddContainer = Transaction = _unimplemented
+    GetContainers = Scale = AddContainer = Transaction = _unimplemented
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +337,7 @@ async def test_a_unary_call_with_two_requests_fails(server: RpcServer, security:
         async def two_requests() -> None:
             async with method.open() as stream:
                 await stream.send_message(pb.SetProgressRequest(progress=0.1))
-                await stream.send_message(pb.SetProgressRequest(progress=0.2), end=True)
+                await stream.send_message(pb.SetProgressRequest(progress=0.5), end=True)
                 await stream.recv_message()
 
         with pytest.raises(GRPCError) as info:
@@ -352,6 +359,111 @@ async def test_oversized_requests_are_refused(servicer: Servicer, security: Secu
         with pytest.raises(ApplicationError, match="larger than the limit of 1024 bytes"):
             async with rpc_errors(channel.address):
                 await channel.stub.PutKey(pb.PutKeyRequest(key="k", value=b"x" * 2000))
+
+
+async def test_a_request_beyond_the_masters_window_fails_instead_of_waiting(
+    servicer: Servicer, security: Security
+) -> None:
+    # The master's stream window holds one largest request and 64 KiB more: the
+    # rest of this one waits for window the master never gives, as it refused
+    # the call from the length prefix.
+    async with (
+        await start_server(
+            [servicer], security, host="127.0.0.1", max_message_size=1024
+        ) as running,
+        await open_channel(address(running), security) as channel,
+    ):
+        big = pb.PutKeyRequest(key="k", value=b"x" * 300_000)
+        with pytest.raises(ApplicationError, match="larger than the limit"):
+            async with rpc_errors(channel.address):
+                await asyncio.wait_for(channel.stub.PutKey(big), PROMPT)
+        await channel.stub.SetProgress(pb.SetProgressRequest(progress=0.5))
+
+
+async def test_a_reply_larger_than_the_clients_stream_window_arrives(
+    server: RpcServer, security: Security
+) -> None:
+    async with await open_channel(address(server), security) as channel:
+        with prompt():
+            replies = await asyncio.gather(
+                *(channel.stub.GetSpecification(pb.Empty()) for _ in range(3))
+            )
+    assert [len(reply.json) for reply in replies] == [LARGE_REPLY] * 3
+
+
+async def test_calls_beyond_the_masters_stream_limit_wait_for_room(
+    servicer: Servicer, server: RpcServer, security: Security
+) -> None:
+    async with await open_channel(address(server), security) as channel:
+        slow = [
+            asyncio.ensure_future(channel.stub.Shutdown(pb.ShutdownRequest()))
+            for _ in range(MAX_CONCURRENT_STREAMS)
+        ]
+        connection = channel._connection
+        assert connection is not None
+        # Nothing signals a call's start: poll the connection.
+        while len(connection._calls) < MAX_CONCURRENT_STREAMS:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        # No room: one waiter runs out of time, another waits on.
+        quitter = asyncio.ensure_future(
+            channel.stub.SetProgress(pb.SetProgressRequest(progress=0.25), timeout=0.2)
+        )
+        waiter = asyncio.ensure_future(
+            channel.stub.SetProgress(pb.SetProgressRequest(progress=0.5))
+        )
+        with pytest.raises(TimeoutError):
+            async with rpc_errors(channel.address):
+                await quitter
+        assert not waiter.done()
+        servicer.release.set()
+        with prompt():
+            await asyncio.gather(*slow)
+            await waiter
+    assert servicer.progress == [0.5]
+
+
+async def test_room_freed_as_a_waiter_leaves_goes_to_the_next_waiter(
+    server: RpcServer, security: Security
+) -> None:
+    async with (
+        await open_channel(address(server), security) as channel,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        watches = []
+        for _ in range(MAX_CONCURRENT_STREAMS):
+            watch = await stack.enter_async_context(channel.stub.Watch.open())
+            await watch.send_request()
+            watches.append(watch)
+        first = asyncio.ensure_future(channel.stub.SetProgress(pb.SetProgressRequest()))
+        second = asyncio.ensure_future(channel.stub.SetProgress(pb.SetProgressRequest()))
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        assert not second.done()
+        # One stream ends and the first waiter leaves in the same loop turn.
+        await watches[0].cancel()
+        first.cancel()
+        with prompt():
+            await asyncio.wait_for(second, PROMPT)
+
+
+async def test_closing_a_channel_fails_the_calls_waiting_for_it(security: Security) -> None:
+    with socket.socket() as silent:  # TCP is accepted, TLS never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        channel = MasterChannel(
+            f"127.0.0.1:{silent.getsockname()[1]}", client_ssl_context(security)
+        )
+        waiting = asyncio.ensure_future(channel.stub.SetProgress(pb.SetProgressRequest()))
+        await asyncio.sleep(0.1)
+        channel.close()
+        with prompt(), pytest.raises(ConnectionError, match="is closed"):
+            async with rpc_errors(channel.address):
+                await waiting
+        assert not waiting.cancelled()
+        # A closed channel stays closed rather than connecting again.
+        with pytest.raises(ConnectionError, match="is closed"):
+            async with rpc_errors(channel.address):
+                await channel.stub.SetProgress(pb.SetProgressRequest())
 
 
 class Garbage:
