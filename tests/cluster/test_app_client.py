@@ -361,9 +361,8 @@ def test_a_watcher_that_stops_reading_is_cancelled_and_the_store_goes_on(
     puts = WATCHER_MAX_BYTES // MAX_VALUE_BYTES + 48
 
     async def scenario() -> None:
-        # The watcher has its own connection, as a separate client would: on a
-        # shared one, its unread events would fill HTTP/2's connection window
-        # and hold back that connection's other replies (not the master's).
+        # The watcher has its own connection, as a separate client would. Its
+        # unread events stop its stream (its window), not its connection.
         async with (
             skein.AsyncApplicationClient(app.address, app.id, app.security) as watcher,
             skein.AsyncApplicationClient(app.address, app.id, app.security) as client,

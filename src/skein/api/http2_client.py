@@ -14,12 +14,13 @@ method's header block is encoded once and reused, and a unary call costs a
 few frames packed and parsed with ``struct``. Reply header blocks are decoded
 by ``hpack``.
 
-Flow control. A stream's window is credited back as its bytes arrive, except
-those of whole reply messages the call has not yet taken
-(:meth:`~ClientConnection.consumed`): a stream whose reader stops (a Watch
-nobody reads) stops the master's sending on it, and a message larger than
-the window still gets through. The connection's window is credited as data
-arrives.
+Flow control. A stream's bytes are credited back as they arrive while the
+call has read every reply message so far; bytes that arrive behind a message
+it has not yet taken (:meth:`~ClientConnection.consumed`) are credited once
+it has. So a stream whose reader stops (a Watch nobody reads) stops the
+master's sending on it, after at most one message and a window, and a message
+larger than the window still gets through to a reader that keeps up. The
+connection's window is credited as data arrives.
 
 Example:
     >>> connection = ClientConnection(authority="skein-internal")
@@ -138,9 +139,9 @@ def format_timeout(seconds: float) -> bytes:
 class _Stream(Stream):
     headers_seen: bool = False
     local_ended: bool = False
-    uncredited: int = 0  # bytes received and not yet credited back
-    held: int = 0  # of those, the ones in whole messages not yet consumed
-    held_parts: deque[int] = field(default_factory=deque)  # each message's share of held
+    creditable: int = 0  # bytes received, free to credit back, not yet credited
+    deferred: int = 0  # bytes received behind unread messages, for the message in progress
+    held: deque[int] = field(default_factory=deque)  # each unread message's deferred bytes
 
 
 # -- the connection ----------------------------------------------------------------------
@@ -244,8 +245,13 @@ class ClientConnection(Http2Connection):
     def consumed(self, stream_id: int) -> None:
         """The call took its oldest reply message (of :class:`ReplyMessage` events, in order)."""
         stream: _Stream | None = self._streams.get(stream_id)
-        if stream is not None and stream.held_parts:
-            stream.held -= stream.held_parts.popleft()
+        if stream is not None and stream.held:
+            stream.creditable += stream.held.popleft()
+            if not stream.held:
+                # Nothing unread: the message in progress is next, free its
+                # bytes, or one larger than the window could never be whole.
+                stream.creditable += stream.deferred
+                stream.deferred = 0
             self._credit(stream)
 
     def reset_stream(self, stream_id: int, code: ErrorCode = ErrorCode.CANCEL) -> None:
@@ -267,10 +273,9 @@ class ClientConnection(Http2Connection):
         stream.local_ended = True
 
     def _credit(self, stream: _Stream) -> None:
-        # Everything received is credited back but the whole messages still held.
-        free = stream.uncredited - stream.held
+        free = stream.creditable
         if free >= _CREDIT_STEP and not stream.remote_ended:
-            stream.uncredited -= free
+            stream.creditable = 0
             self._window_update(stream.id, free)
 
     def _finish(self, stream: _Stream, status: int, message: str, out: list[Any]) -> None:
@@ -289,7 +294,12 @@ class ClientConnection(Http2Connection):
     def _data(self, stream: Any, payload: bytes, end_stream: bool, out: list[Any]) -> None:
         if not stream.headers_seen:
             raise Violation(f"DATA before the reply's headers on stream {stream.id}")
-        stream.uncredited += len(payload)
+        # Bytes behind an unread message wait for it to be read: a reader
+        # that stops stops the master's sending on this stream.
+        if stream.held:
+            stream.deferred += len(payload)
+        else:
+            stream.creditable += len(payload)
         buffer = stream.buffer
         buffer += payload
         while len(buffer) >= 5:
@@ -300,11 +310,8 @@ class ClientConnection(Http2Connection):
             if len(buffer) < 5 + length:
                 break
             out.append(ReplyMessage(stream.id, bytes(buffer[5 : 5 + length])))
-            # Held: the message's bytes not yet credited (a large message's
-            # first bytes were credited as they came, or it could never be whole).
-            part = min(5 + length, stream.uncredited - stream.held)
-            stream.held += part
-            stream.held_parts.append(part)
+            stream.held.append(stream.deferred)  # freed once it is read
+            stream.deferred = 0
             del buffer[: 5 + length]
         if end_stream:
             stream.remote_ended = True

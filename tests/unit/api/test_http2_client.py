@@ -512,31 +512,46 @@ def test_a_reply_larger_than_the_stream_window_gets_through() -> None:
     assert connection.receive_data(master.trailers(1)) == [CallEnded(1, 0, "")]
 
 
-def test_a_consumed_message_is_credited_even_while_a_large_one_is_held() -> None:
-    """Only bytes not yet credited count as held: a large message's early bytes were."""
+def test_a_reader_that_stops_stops_the_master_after_one_message_and_a_window() -> None:
+    """The master sends 1 MiB messages as the window allows; nobody reads them."""
     master = Master()
     connection = connected()
     connection.start_call(PATH, end=True)
     connection.receive_data(master.headers(1))
     connection.data_to_send()
-    first = message(b"a" * (MiB + MiB // 2))
-    second = message(b"b" * (2 * MiB))
-    data = first + second
-    received = credited = 0
-    for offset in range(0, len(data), 16_384):
-        chunk = data[offset : offset + 16_384]
-        connection.receive_data(frame(FrameType.DATA, 0, 1, chunk))
-        received += len(chunk)
-        credited += sum(
-            increment for stream_id, increment in window_updates(connection) if stream_id
-        )
-    connection.consumed(1)  # the first message only
-    credited += sum(increment for stream_id, increment in window_updates(connection) if stream_id)
-    # Everything but the second message is credited back, the first one included.
-    assert credited >= received - len(second)
-    connection.consumed(1)
-    credited += sum(increment for stream_id, increment in window_updates(connection) if stream_id)
-    assert credited == received  # 2 MiB free: more than the step, so credited at once
+    body = message(b"w" * MiB)
+    window, sent, whole = 4 * MiB, 0, 0
+
+    def send_what_the_window_allows() -> None:
+        nonlocal window, sent, whole
+        while window > 0 and sent < 64 * MiB:  # a master never stopped would go on
+            offset = sent % len(body)
+            step = min(16_384, window, len(body) - offset)
+            events = connection.receive_data(
+                frame(FrameType.DATA, 0, 1, body[offset : offset + step])
+            )
+            whole += len(events)
+            sent += step
+            window -= step
+            window += sum(
+                increment for stream_id, increment in window_updates(connection) if stream_id
+            )
+
+    send_what_the_window_allows()
+    # The first message was credited as it came (nothing was unread; in steps
+    # of 1 MiB, so its last 5 bytes were not); then it was unread, and the
+    # window filled behind it.
+    assert sent == 5 * MiB
+    assert whole == 4
+    # Read every message: the window opens again, and the master goes on.
+    for _ in range(whole):
+        connection.consumed(1)
+    window += sum(increment for stream_id, increment in window_updates(connection) if stream_id)
+    assert window == 4 * MiB
+    send_what_the_window_allows()
+    # Stopped again: at most one message and a window beyond what was read.
+    assert whole == 8
+    assert sent - 4 * len(body) <= len(body) + 4 * MiB
 
 
 def test_the_connection_window_is_credited_once_half_of_it_arrived() -> None:
