@@ -52,6 +52,7 @@ from skein.api.http2_client import (
     ReplyMessage,
     StreamReset,
 )
+from skein.api.http2_driver import Http2Protocol
 from skein.api.status import map_error, rpc_errors
 from skein.api.tls import SERVER_NAME, client_ssl_context
 from skein.errors import ConnectionError
@@ -355,25 +356,21 @@ class _Call:
         self._stop_timer()
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(Http2Protocol[ClientConnection]):
     """One TLS connection to the master: drives a :class:`ClientConnection`, feeds its calls.
 
-    Writes are gathered per loop turn: everything the calls queued in one
-    turn goes out as one TLS record and one ``send``.
+    Writes are gathered per loop turn (:class:`~skein.api.http2_driver.Http2Protocol`).
     """
 
     def __init__(self, address: str, on_lost: Callable[[_Connection], None]) -> None:
+        super().__init__(ClientConnection(authority=SERVER_NAME))
         self._address = address
         self._on_lost = on_lost
-        self._h2 = ClientConnection(authority=SERVER_NAME)
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
         self._calls: dict[int, _Call] = {}
         self._room: deque[asyncio.Future[None]] = deque()  # calls waiting for a stream
         self._drained: dict[int, asyncio.Future[None]] = {}  # sends waiting for window
         self._paused = False  # the master reads nothing: hold new messages
         self._write_waiters: list[asyncio.Future[None]] = []
-        self._flush_scheduled = False
         self._error: BaseException | None = None  # why no call can go on here
         self._lost_reason = ""  # why we dropped the connection ourselves
         self._heard = False  # something arrived since the last keepalive ping
@@ -581,21 +578,10 @@ class _Connection(asyncio.Protocol):
 
     # -- writing ----------------------------------------------------------------------
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        data = self._h2.data_to_send()
-        if data:
-            transport.write(data)
+    def _flushed(self) -> None:
         if self._h2.ended:  # we sent GOAWAY: the master broke the protocol
-            transport.close()
+            assert self._transport is not None
+            self._transport.close()
 
     def close(self) -> None:
         """Close the connection; calls still open fail with ``ConnectionError``."""

@@ -32,6 +32,7 @@ from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream as ServerStream
 
+from skein.api.http2_driver import Http2Protocol
 from skein.api.http2_server import (
     CallStarted,
     MessageReceived,
@@ -174,21 +175,17 @@ class _Call:
                 waiter.set_result(None)
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(Http2Protocol[ServerConnection]):
     """One client connection: drives a :class:`ServerConnection` and runs its calls.
 
-    Writes are gathered per loop turn: everything the calls and the protocol
-    queued in one turn goes out as one TLS record and one ``send``.
+    Writes are gathered per loop turn (:class:`~skein.api.http2_driver.Http2Protocol`).
     """
 
     def __init__(self, server: _Server) -> None:
+        super().__init__(ServerConnection(max_message_size=server.max_message_size))
         self._server = server
-        self._h2 = ServerConnection(max_message_size=server.max_message_size)
-        self._loop = asyncio.get_running_loop()
-        self._transport: asyncio.Transport | None = None
         self._calls: dict[int, _Call] = {}
         self._handlers: dict[int, Handler] = {}  # calls not started until the request ends
-        self._flush_scheduled = False
         self._drained: dict[int, list[asyncio.Future[None]]] = {}  # sends waiting for window
         self._writable = asyncio.Event()
         self._writable.set()
@@ -385,19 +382,7 @@ class _Connection(asyncio.Protocol):
         self._h2.consumed(stream_id, size)
         self._schedule_flush()
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        data = self._h2.data_to_send()
-        if data:
-            transport.write(data)
+    def _flushed(self) -> None:
         if self._close_after_flush:
             self._close()
 
