@@ -10,6 +10,10 @@ ApplicationMasterProtocol asks the caller to keep:
   ``ApplicationMasterNotRegisteredException`` (the ResourceManager restarted
   or failed over) re-registers and raises :class:`ResyncRequired`, so the
   caller resends its whole ask table;
+* ``ApplicationAttemptNotFoundException``: the ResourceManager dropped this
+  attempt (the application was killed, or the attempt expired), which can
+  reach the master before the NodeManager's SIGTERM does: it is a shutdown
+  order, :class:`ShutdownOrdered`, as ``AM_SHUTDOWN`` is;
 * unregistration, which completes asynchronously: ``finish`` is called again
   until the ResourceManager confirms, within a time limit.
 
@@ -80,6 +84,7 @@ class SchedulerChannel(Protocol):
 
 
 NOT_REGISTERED: Final = "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException"
+ATTEMPT_NOT_FOUND: Final = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException"
 CALL_TIMEOUT: Final = 60.0
 """Seconds any one scheduler call may take, failover included."""
 
@@ -96,7 +101,7 @@ class ResyncRequired(SkeinError):
 
 
 class ShutdownOrdered(SkeinError):
-    """The ResourceManager ordered the master to shut down (``AM_SHUTDOWN``)."""
+    """The ResourceManager ordered the master to shut down, or no longer knows its attempt."""
 
 
 def scheduler_channel(
@@ -167,7 +172,8 @@ class SchedulerSession:
         Raises:
             ResyncRequired: the ResourceManager forgot this master; it is
                 registered again, and the whole ask table must be sent.
-            ShutdownOrdered: the ResourceManager ordered a shutdown.
+            ShutdownOrdered: the ResourceManager ordered a shutdown, or
+                dropped this attempt (the application was killed).
             ConnectionError: no ResourceManager answered in time; the caller
                 may send the same request again (a repeated response id makes
                 the ResourceManager answer it only once).
@@ -182,6 +188,11 @@ class SchedulerSession:
                 "an allocate heartbeat",
             )
         except RemoteError as exc:
+            if exc.java_class == ATTEMPT_NOT_FOUND:
+                raise ShutdownOrdered(
+                    "the ResourceManager no longer knows this attempt"
+                    f" (the application was killed, or the attempt ended): {exc}"
+                ) from exc
             if exc.java_class != NOT_REGISTERED:
                 raise
             await self._resync(f"not registered: {exc}")

@@ -14,6 +14,7 @@ from skein._proto.yarn import yarn_service_protos_pb2 as service_pb
 from skein.errors import ConnectionError, RemoteError, TimeoutError
 from skein.hadoop.sasl import TokenCredential
 from skein.master.scheduler_session import (
+    ATTEMPT_NOT_FOUND,
     NOT_REGISTERED,
     ResyncRequired,
     SchedulerSession,
@@ -127,6 +128,16 @@ async def test_a_shutdown_order_is_raised() -> None:
     channel.answers = [allocated(1, a_m_command=pb.AM_SHUTDOWN)]
     with pytest.raises(ShutdownOrdered):
         await SchedulerSession(channel, host="h").allocate([], [], 0)
+
+
+async def test_a_forgotten_attempt_is_a_shutdown_order() -> None:
+    # A killed application's attempt leaves the ResourceManager's cache before
+    # the NodeManager's SIGTERM reaches the master: its next heartbeat says so.
+    channel = FakeScheduler()
+    channel.answers = [RemoteError(ATTEMPT_NOT_FOUND, "Application attempt a_1 doesn't exist")]
+    with pytest.raises(ShutdownOrdered, match=r"no longer knows this attempt.*a_1 doesn't exist"):
+        await SchedulerSession(channel, host="h").allocate([], [], 0)
+    assert channel.methods() == ["allocate"]
 
 
 async def test_a_rolled_token_replaces_every_connections_token() -> None:
