@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import doctest
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from hpack import Decoder, Encoder
@@ -29,6 +29,8 @@ from skein.api.http2_server import (
     RequestEnded,
     ServerConnection,
 )
+from skein.testing.http2_frames import frame, iter_frames, rst_streams, settings, window_updates
+from skein.testing.http2_frames import grpc_message as message
 
 END_STREAM, ACK, END_HEADERS, PADDED = 0x1, 0x1, 0x4, 0x8
 
@@ -37,41 +39,8 @@ AUTHORITY = "master"
 MiB = 1024 * 1024
 
 
-def iter_frames(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """Split what the client sent into ``(type, flags, stream id, payload)`` frames."""
-    offset = 0
-    while len(data) - offset >= 9:
-        head, flags, stream_id = struct.unpack_from(">I B I", data, offset)
-        length = head >> 8
-        yield head & 0xFF, flags, stream_id & 0x7FFF_FFFF, data[offset + 9 : offset + 9 + length]
-        offset += 9 + length
-    assert offset == len(data), "a frame was cut short"
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return struct.pack(">I B I", len(payload) << 8 | kind, flags, stream_id) + payload
-
-
-def settings(**values: int) -> bytes:
-    ids = {"initial_window": 0x4, "max_frame": 0x5, "max_streams": 0x3, "table_size": 0x1}
-    payload = b"".join(struct.pack(">HI", ids[k], v) for k, v in values.items())
-    return frame(FrameType.SETTINGS, 0, 0, payload)
-
-
-def message(data: bytes) -> bytes:
-    return struct.pack(">BI", 0, len(data)) + data
-
-
 def window_update(stream_id: int, increment: int) -> bytes:
     return frame(FrameType.WINDOW_UPDATE, 0, stream_id, struct.pack(">I", increment))
-
-
-def window_updates(connection: ClientConnection) -> list[tuple[int, int]]:
-    return [
-        (stream_id, struct.unpack(">I", payload)[0])
-        for kind, _, stream_id, payload in iter_frames(connection.data_to_send())
-        if kind == FrameType.WINDOW_UPDATE
-    ]
 
 
 class Master:
@@ -360,14 +329,6 @@ def test_replies_on_several_streams_are_kept_apart() -> None:
 
 
 # -- replies that are not gRPC's ----------------------------------------------------------
-
-
-def rst_streams(connection: ClientConnection) -> list[tuple[int, int]]:
-    return [
-        (stream_id, struct.unpack(">I", payload)[0])
-        for kind, _, stream_id, payload in iter_frames(connection.data_to_send())
-        if kind == FrameType.RST_STREAM
-    ]
 
 
 def test_an_http_error_status_is_unavailable_and_the_stream_is_cancelled() -> None:

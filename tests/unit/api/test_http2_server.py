@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
@@ -26,18 +25,10 @@ from skein.api.http2_server import (
     encode_grpc_message,
     parse_timeout,
 )
+from skein.testing.http2_frames import frame, iter_frames, settings, window_updates
+from skein.testing.http2_frames import grpc_message as message
 
 END_STREAM, ACK, END_HEADERS, PADDED = 0x1, 0x1, 0x4, 0x8
-
-
-def iter_frames(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """Split what the server sent into ``(type, flags, stream id, payload)`` frames."""
-    offset = 0
-    while len(data) - offset >= 9:
-        head, flags, stream_id = struct.unpack_from(">I B I", data, offset)
-        length = head >> 8
-        yield head & 0xFF, flags, stream_id & 0x7FFF_FFFF, data[offset + 9 : offset + 9 + length]
-        offset += 9 + length
 
 
 def decode_grpc_message(value: str) -> str:
@@ -46,20 +37,6 @@ def decode_grpc_message(value: str) -> str:
 
 
 PATH = "/skein.v1.AppMaster/PutKey"
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return struct.pack(">I B I", len(payload) << 8 | kind, flags, stream_id) + payload
-
-
-def settings(**values: int) -> bytes:
-    ids = {"initial_window": 0x4, "max_frame": 0x5, "table_size": 0x1}
-    payload = b"".join(struct.pack(">HI", ids[k], v) for k, v in values.items())
-    return frame(FrameType.SETTINGS, 0, 0, payload)
-
-
-def message(data: bytes) -> bytes:
-    return struct.pack(">BI", 0, len(data)) + data
 
 
 class Client:
@@ -320,14 +297,6 @@ def test_a_reset_stream_is_abandoned() -> None:
     connection.send_trailers(1, 0)  # ignored
     assert connection.data_to_send() == b""
     assert connection.receive_data(frame(FrameType.DATA, 0, 1, b"moot")) == []
-
-
-def window_updates(connection: ServerConnection) -> list[tuple[int, int]]:
-    return [
-        (stream_id, struct.unpack(">I", payload)[0])
-        for kind, _, stream_id, payload in iter_frames(connection.data_to_send())
-        if kind == FrameType.WINDOW_UPDATE
-    ]
 
 
 def test_the_connection_is_credited_as_data_comes_a_stream_as_its_call_reads() -> None:
