@@ -428,10 +428,10 @@ class _Connection(Http2Protocol[ClientConnection]):
                 if not future.done():
                     future.set_result(None)
         self._wake_room()
-        if not self._calls and not h2.accepting and self._transport is not None:
-            self._schedule_flush()
-            self._loop.call_soon(self._transport.close)
         self._schedule_flush()
+        if not self._calls and not h2.accepting and self._transport is not None:
+            # Told to go away, and done: close once the flush (scheduled first) ran.
+            self._loop.call_soon(self._transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.preface.done():
@@ -673,7 +673,7 @@ class MasterChannel:
             if remaining is not None and remaining <= 0:
                 raise asyncio.TimeoutError("Deadline exceeded")
             connection = await asyncio.wait_for(asyncio.shield(self._connecting), remaining)
-        if call is not None and not connection._h2.has_room:
+        if call is not None:
             await connection.wait_for_room(call)
         return connection
 
