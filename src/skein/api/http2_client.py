@@ -232,7 +232,7 @@ class ClientConnection(Http2Connection):
             RuntimeError: the request has already ended.
         """
         stream: _Stream = self._streams[stream_id]
-        if stream.closing or stream.local_ended:
+        if stream.closing:  # set whenever the request ends, END_STREAM sent or not
             raise RuntimeError(f"the request on stream {stream_id} has already ended")
         self._send_data(stream, MESSAGE_PREFIX.pack(0, len(data)) + data, end)
 
